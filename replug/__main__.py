@@ -1,0 +1,3 @@
+from replug.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The REST API under /_/: routing, the request context and input validation."""

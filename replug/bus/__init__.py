@@ -1,0 +1,1 @@
+"""The one publish path every event leaves through."""

@@ -1,0 +1,97 @@
+"""The `replug` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from replug import __version__
+from replug.config import Config
+
+log = logging.getLogger("replug")
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="replug", description="Replug DJ room server")
+    parser.add_argument("--version", action="version", version=f"replug {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (REPLUG_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (REPLUG_PORT, 8080)")
+    serve.add_argument(
+        "--database-url",
+        help="sqlite:///file.db or postgresql://… (REPLUG_DATABASE_URL, sqlite:///replug.db)",
+    )
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, help="how much to log (REPLUG_LOG_LEVEL, info)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    config = Config.from_env(
+        host=args.host, port=args.port, database_url=args.database_url, log_level=args.log_level
+    )
+    if config.log_level not in LOG_LEVELS:
+        sys.exit(f"replug: unknown log level {config.log_level!r}")
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        pass
+
+
+async def serve(config: Config) -> None:
+    from replug.app import build_app
+    from replug.services import Services
+
+    services = await Services.start(config)
+    runner = web.AppRunner(build_app(services), handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as error:
+        log.error("Cannot listen on %s:%s: %s", config.host, config.port, error)
+        await runner.cleanup()
+        await services.stop()
+        raise SystemExit(1) from None
+
+    log.info(
+        "Replug %s is listening on http://%s:%s/ (database: %s)",
+        __version__,
+        config.host,
+        config.port,
+        _safe_url(config.database_url),
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+
+    log.info("Shutting down")
+    await services.gateway.stop()
+    await runner.cleanup()
+    await services.stop()
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for the log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

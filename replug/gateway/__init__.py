@@ -1,0 +1,1 @@
+"""The socket gateway: the only code that writes to WebSockets."""

@@ -1,0 +1,294 @@
+"""The /socket endpoint: handshake, `auth` → `ack`, chat, heartbeat and event delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from replug.engine.events import DASHBOARD, MOVE_CONNECTIONS, Event
+from replug.gateway.connection import Connection
+from replug.gateway.frames import HEARTBEAT_FRAME, event_bytes, text_frame
+
+if TYPE_CHECKING:
+    from replug.services import Services
+
+log = logging.getLogger(__name__)
+
+AUTH_DEADLINE_SECONDS = 30.0
+HEARTBEAT_SECONDS = 10.0
+MAX_MESSAGE_BYTES = 16 * 1024
+PLUG_ORIGIN = "https://plug.dj"
+
+
+class Gateway:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._all: set[Connection] = set()
+        self._by_room: dict[str, set[Connection]] = defaultdict(set)
+        self._by_user: dict[int, set[Connection]] = defaultdict(set)
+        self._by_session: dict[str, set[Connection]] = defaultdict(set)
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ wiring
+
+    def start(self) -> None:
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        for connection in list(self._all):
+            connection.drop(1001, "server shutting down")
+
+    def user_connected(self, user_id: int) -> bool:
+        return any(not c.replaced for c in self._by_user.get(user_id, ()))
+
+    def session_connected(self, session_id: str) -> bool:
+        return bool(self._by_session.get(session_id))
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._all)
+
+    # --------------------------------------------------------------- handshake
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._origin_allowed(request):
+            log.warning("Refused a socket from origin %r", request.headers.get("Origin"))
+            return web.Response(status=403, text="origin not allowed")
+
+        ws = web.WebSocketResponse(
+            max_msg_size=MAX_MESSAGE_BYTES, compress=False, autoping=True, heartbeat=None
+        )
+        await ws.prepare(request)
+        transport = request.transport
+        if transport is None:
+            return ws
+        connection = Connection(ws, transport, request.remote or "?")
+        self._all.add(connection)
+        deadline = asyncio.get_running_loop().call_later(
+            AUTH_DEADLINE_SECONDS, self._auth_deadline, connection
+        )
+        try:
+            await self._read(connection)
+        finally:
+            deadline.cancel()
+            await self._forget(connection)
+        return ws
+
+    def _origin_allowed(self, request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        config = self._services.config
+        if origin is None:
+            return config.allow_missing_origin
+        own = {f"{scheme}://{request.host}" for scheme in ("http", "https")}
+        return origin == PLUG_ORIGIN or origin in own or origin in config.allowed_origins
+
+    def _auth_deadline(self, connection: Connection) -> None:
+        if not connection.authenticated:
+            connection.drop(1008, "auth timeout")
+
+    # ----------------------------------------------------------------- reading
+
+    async def _read(self, connection: Connection) -> None:
+        async for message in connection.ws:
+            if message.type == WSMsgType.TEXT:
+                await self._on_text(connection, message.data)
+            elif message.type == WSMsgType.ERROR:
+                log.info(
+                    "Socket %s closed with an error: %s",
+                    connection.peer,
+                    connection.ws.exception(),
+                )
+                break
+            # Binary frames are ignored (login-and-socket §8.1).
+
+    async def _on_text(self, connection: Connection, text: str) -> None:
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(message, dict):
+            return
+
+        action = message.get("a")
+        if action == "auth" and not connection.authenticated:
+            await self._authenticate(connection, message.get("p"))
+        elif action == "chat" and connection.authenticated:
+            await self._chat(connection, message.get("p"))
+
+    async def _authenticate(self, connection: Connection, token: Any) -> None:
+        session = None
+        if isinstance(token, str) and token:
+            session = await self._services.store.sessions.by_token(token)
+        if session is None or connection.closed:
+            connection.send(text_frame(event_bytes("ack", "0", DASHBOARD)))
+            connection.drop(1008, "bad token")
+            return
+
+        connection.authenticated = True
+        connection.session_id = str(session["id"])
+        connection.user_id = int(session["user_id"] or 0)
+        self._by_session[connection.session_id].add(connection)
+        if connection.is_guest:
+            await self._welcome_guest(connection, session)
+        else:
+            await self._welcome_account(connection)
+
+    async def _welcome_account(self, connection: Connection) -> None:
+        user_id = connection.user_id
+        assert user_id is not None
+        for older in list(self._by_user.get(user_id, ())):
+            self._replace(older)
+        self._by_user[user_id].add(connection)
+
+        rooms = self._services.rooms
+        runtime = rooms.room_of_user(user_id)
+        slug = runtime.slug if runtime is not None else DASHBOARD
+        connection.send(text_frame(event_bytes("ack", "1", slug)))
+        if runtime is not None:
+            self._enter(connection, runtime.slug)
+            await rooms.user_socket_opened(user_id)
+
+    async def _welcome_guest(self, connection: Connection, session: Any) -> None:
+        rooms = self._services.rooms
+        runtime = await rooms.room_of_guest(session)
+        slug = runtime.slug if runtime is not None else DASHBOARD
+        connection.send(text_frame(event_bytes("ack", "1", slug)))
+        if runtime is not None:
+            await rooms.guest_arrived(str(session["id"]), runtime.room_id)
+
+    def _replace(self, older: Connection) -> None:
+        """One socket per account (D39): the older one hears killSession and is closed."""
+        older.replaced = True
+        if older.user_id:
+            _discard(self._by_user, older.user_id, older)
+        slug = older.room or DASHBOARD
+        older.send(text_frame(event_bytes("killSession", {}, slug)))
+        older.drop(1000, "replaced by a newer connection")
+
+    async def _chat(self, connection: Connection, text: Any) -> None:
+        if connection.is_guest or connection.user_id is None:
+            return
+        if isinstance(text, bool) or not isinstance(text, str | int | float):
+            return
+        runtime = self._services.rooms.room_of_user(connection.user_id)
+        if runtime is None:
+            return
+        user_id = connection.user_id
+        message = str(text)
+        await runtime.execute(lambda engine, now: engine.chat(now, user_id, message))
+
+    async def _forget(self, connection: Connection) -> None:
+        connection.closed = True
+        self._all.discard(connection)
+        self._leave_room_set(connection)
+        if connection.session_id is not None:
+            _discard(self._by_session, connection.session_id, connection)
+        if connection.user_id:
+            _discard(self._by_user, connection.user_id, connection)
+        if not connection.authenticated or connection.replaced:
+            return
+
+        rooms = self._services.rooms
+        if connection.is_guest:
+            assert connection.session_id is not None
+            if not self._by_session.get(connection.session_id):
+                await rooms.guest_socket_closed(connection.session_id)
+            return
+        assert connection.user_id is not None
+        if not self.user_connected(connection.user_id):
+            await rooms.user_socket_closed(connection.user_id)
+
+    # ---------------------------------------------------------------- sessions
+
+    def end_session(self, session_id: str) -> None:
+        """Logout: every socket of the session hears killSession and is closed (§7.1)."""
+        for connection in list(self._by_session.get(session_id, ())):
+            self._replace(connection)
+
+    # ---------------------------------------------------------------- delivery
+
+    def deliver(self, events: Sequence[Event]) -> None:
+        """Send each event to its recipients, encoding it once per distinct slug."""
+        for event in events:
+            if event.name == MOVE_CONNECTIONS:
+                self._move(event)
+            elif event.room is not None:
+                self._to_room(event)
+            elif event.user is not None:
+                self._to_each(event, self._by_user.get(event.user, ()))
+            elif event.session is not None:
+                self._to_each(event, self._by_session.get(event.session, ()))
+            else:
+                self._to_each(event, self._all)
+
+    def _to_room(self, event: Event) -> None:
+        members = self._by_room.get(event.room or "")
+        if not members:
+            return
+        frame = text_frame(event_bytes(event.name, event.payload, event.slug or DASHBOARD))
+        for connection in tuple(members):
+            if event.exclude_user is not None and connection.user_id == event.exclude_user:
+                continue
+            if (
+                event.exclude_session is not None
+                and connection.session_id == event.exclude_session
+            ):
+                continue
+            connection.send(frame)
+
+    def _to_each(self, event: Event, connections: Iterable[Connection]) -> None:
+        frames: dict[str, bytes] = {}
+        for connection in tuple(connections):
+            if not connection.authenticated:
+                continue
+            slug = event.slug or connection.room or DASHBOARD
+            frame = frames.get(slug)
+            if frame is None:
+                frame = frames[slug] = text_frame(event_bytes(event.name, event.payload, slug))
+            connection.send(frame)
+
+    def _move(self, event: Event) -> None:
+        if event.user is not None:
+            connections = self._by_user.get(event.user, ())
+        else:
+            connections = self._by_session.get(event.session or "", ())
+        destination, origin = event.payload["to"], event.payload["from"]
+        for connection in tuple(connections):
+            if destination is not None:
+                self._enter(connection, destination)
+            elif connection.room == origin:
+                self._leave_room_set(connection)
+
+    def _enter(self, connection: Connection, slug: str) -> None:
+        self._leave_room_set(connection)
+        connection.room = slug
+        self._by_room[slug].add(connection)
+
+    def _leave_room_set(self, connection: Connection) -> None:
+        if connection.room is not None:
+            _discard(self._by_room, connection.room, connection)
+            connection.room = None
+
+    async def _beat(self) -> None:
+        """`h` every 10 seconds to every open socket, whatever else is sent (D11)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            for connection in tuple(self._all):
+                connection.send(HEARTBEAT_FRAME)
+
+
+def _discard(index: dict[Any, set[Connection]], key: Any, connection: Connection) -> None:
+    members = index.get(key)
+    if members is None:
+        return
+    members.discard(connection)
+    if not members:
+        del index[key]

@@ -1,0 +1,1 @@
+"""Live rooms: each room's engine behind a lock, its timer, and who is where."""

@@ -1,0 +1,91 @@
+"""Shared fixtures: a real Replug server on loopback, with a clock the test controls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from replug.app import build_app
+from replug.clock import FakeClock
+from replug.config import Config
+from replug.services import Services
+from tests.plug import PlugClient
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'replug.db'}"
+
+
+def test_config(database_url: str) -> Config:
+    return Config(
+        database_url=database_url,
+        password_time_cost=1,
+        password_memory_kib=1024,
+    )
+
+
+class Server:
+    """A running server plus the handles tests need to drive it."""
+
+    def __init__(self, services: Services, test_server: TestServer, clock: FakeClock) -> None:
+        self.services = services
+        self.test_server = test_server
+        self.clock = clock
+        self.base_url = str(test_server.make_url("")).rstrip("/")
+        self.http = aiohttp.ClientSession()
+        self.clients: list[PlugClient] = []
+
+    def client(self) -> PlugClient:
+        client = PlugClient(self.http, self.base_url)
+        self.clients.append(client)
+        return client
+
+    async def user(self, username: str | None = None) -> PlugClient:
+        client = self.client()
+        await client.signup(username)
+        return client
+
+    async def advance(self, seconds: float) -> None:
+        """Move the fake clock and let every room do what has become due."""
+        self.clock.advance(seconds)
+        for runtime in list(self.services.rooms._rooms.values()):
+            await runtime.run_due()
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self.test_server.close()
+        await self.services.stop()
+
+
+@pytest.fixture
+async def start_server(
+    database_url: str, clock: FakeClock
+) -> AsyncIterator[Callable[[], Awaitable[Server]]]:
+    started: list[Server] = []
+
+    async def start() -> Server:
+        services = await Services.start(test_config(database_url), clock)
+        test_server = TestServer(build_app(services), host="127.0.0.1")
+        await test_server.start_server()
+        server = Server(services, test_server, clock)
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        await server.close()
+
+
+@pytest.fixture
+async def server(start_server: Callable[[], Awaitable[Server]]) -> Server:
+    return await start_server()
