@@ -10,6 +10,7 @@ from replug.clock import Clock, SystemClock
 from replug.config import Config
 from replug.gateway.server import Gateway
 from replug.live.manager import RoomManager
+from replug.login_guard import LoginGuard
 from replug.passwords import Passwords
 from replug.sessions import SessionService
 from replug.storage.database import migrate, open_database
@@ -30,6 +31,7 @@ class Services:
     sessions: SessionService
     passwords: Passwords
     gateway: Gateway
+    login_guard: LoginGuard
 
     @classmethod
     async def start(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -53,6 +55,7 @@ class Services:
             sessions=SessionService(store, secret, clock),
             passwords=Passwords(config.password_time_cost, config.password_memory_kib),
             gateway=None,  # type: ignore[arg-type]
+            login_guard=LoginGuard(clock),
         )
         services.gateway = Gateway(services)
         bus.subscribe(services.gateway.deliver)

@@ -86,8 +86,7 @@ class PlugClient:
         self.username = username or f"user{next(_names)}"
         self.email = f"{self.username}@example.test"
         csrf = await self.csrf()
-        body = {"csrf": csrf, "username": self.username, "email": self.email,
-                "password": password}
+        body = {"csrf": csrf, "username": self.username, "email": self.email, "password": password}
         await self.ok("POST", "users/signup", body)
         me = await self.ok("GET", "users/me")
         self.user_id = int(me[0]["id"])
@@ -118,8 +117,14 @@ class PlugClient:
 
     async def playlist(self, *durations: int, name: str = "main") -> dict[str, Any]:
         media = [
-            {"format": 1, "cid": f"vid{self.username}{index}", "duration": seconds,
-             "author": "Artist", "title": f"Song {index}", "image": ""}
+            {
+                "format": 1,
+                "cid": f"vid{self.username}{index}",
+                "duration": seconds,
+                "author": "Artist",
+                "title": f"Song {index}",
+                "image": "",
+            }
             for index, seconds in enumerate(durations)
         ]
         data = await self.ok("POST", "playlists", {"name": name, "media": media})
@@ -154,7 +159,9 @@ class PlugSocket:
             self._arrived.notify_all()
 
     async def send(self, message: Any) -> None:
-        await self.ws.send_str(message if isinstance(message, str) else orjson.dumps(message).decode())
+        await self.ws.send_str(
+            message if isinstance(message, str) else orjson.dumps(message).decode()
+        )
 
     async def chat(self, text: str) -> None:
         await self.send({"a": "chat", "p": text, "t": 0})
@@ -164,6 +171,7 @@ class PlugSocket:
 
     async def wait_for(self, name: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
         """Wait until `count` events called `name` have arrived; returns them."""
+
         async def enough() -> None:
             async with self._arrived:
                 await self._arrived.wait_for(

@@ -13,6 +13,7 @@ from replug.protocol.errors import (
     BadLogin,
     CsrfExpired,
     CsrfInvalid,
+    FloodApi,
     RequestError,
     required,
 )
@@ -62,11 +63,18 @@ async def login(call: Call) -> list[Any]:
     password = _string_field(call, "password")
     _check_csrf(call)
 
+    guard = call.services.login_guard
+    if guard.blocked(email):
+        log.warning("Refused a login: too many failures for one address")
+        raise FloodApi("Too many failed logins; try again later.")
+
     user = await call.services.store.users.by_email(email.strip())
     stored_hash = user["password_hash"] if user is not None else None
     if not await call.services.passwords.verify(stored_hash, password) or user is None:
-        log.info("Failed login for an account address")
+        guard.failed(email)
         raise BadLogin()
+
+    guard.succeeded(email)
 
     await _bind(call, int(user["id"]))
     return []
