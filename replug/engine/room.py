@@ -248,21 +248,27 @@ class RoomEngine:
         return min(deadlines, default=None)
 
     def tick(self, now: float) -> Outcome:
-        """Do what is due: end grace periods, then end a play whose media has run out.
+        """Do the earliest thing that is due: end a grace period or a play whose media ran out.
 
-        It returns as soon as a play ends, so that the caller can start the next one before
-        anything else happens; call it again while `next_deadline()` is not in the future.
+        Overdue deadlines are handled in time order (behaviour §1), one per call, so that the
+        caller can start the next play before anything else happens; call it again while
+        `next_deadline()` is not in the future.
         """
-        for user_id, due in sorted(self.away_users.items(), key=lambda item: item[1]):
-            if due <= now:
-                return self.leave(now, user_id)
-        for session_id, due in sorted(self.away_guests.items(), key=lambda item: item[1]):
-            if due <= now:
-                return self.leave_guest(session_id)
-
+        due: list[tuple[float, int, Callable[[], Outcome]]] = []
         if self.play is not None and self.play.ends_at <= now:
-            return self._finish_play(now, EndReason.NATURAL)
-        return Outcome()
+            due.append((self.play.ends_at, 0, lambda: self._finish_play(now, EndReason.NATURAL)))
+        for user_id, deadline in self.away_users.items():
+            if deadline <= now:
+                due.append((deadline, 1, lambda user_id=user_id: self.leave(now, user_id)))
+        for session_id, deadline in self.away_guests.items():
+            if deadline <= now:
+                due.append((deadline, 2, lambda key=session_id: self.leave_guest(key)))
+        if not due:
+            return Outcome()
+
+        # At equal times the play ends first: it ran its full length, so it counts as played.
+        _, _, action = min(due, key=lambda item: (item[0], item[1]))
+        return action()
 
     # ------------------------------------------------------------------- booth
 
