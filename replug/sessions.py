@@ -16,6 +16,7 @@ from replug.storage.store import Store
 COOKIE_NAME = "session"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 CSRF_LIFETIME = 30 * 60
+CSRF_LENGTH = 32
 
 
 def _b64(raw: bytes) -> str:
@@ -85,19 +86,30 @@ class SessionService:
             _b64(secrets.token_bytes(24)), token, self._clock.now()
         )
 
-    async def issue_csrf(self, session: RowMapping) -> str:
-        csrf = secrets.token_hex(16)
-        await self._store.sessions.set_fields(
-            session["id"], csrf=csrf, csrf_issued_at=self._clock.now()
-        )
-        return csrf
+    def issue_csrf(self, session: RowMapping) -> str:
+        """A CSRF token bound to the session: its issue time and a signature over both.
+
+        Nothing is stored, so every token issued in the last 30 minutes stays valid however
+        often `mobile/init` is called (plugAPI retries a login with the same token, §3).
+        """
+        issued = int(self._clock.now())
+        return f"{issued:08x}{self._csrf_signature(str(session['id']), issued)}"
 
     def csrf_state(self, session: RowMapping | None, csrf: str) -> str:
         """'valid', 'expired' or 'invalid' for a login or signup CSRF token."""
-        if session is None or not session["csrf"]:
+        if session is None or len(csrf) != CSRF_LENGTH:
             return "invalid"
-        if not hmac.compare_digest(str(session["csrf"]), csrf):
+        try:
+            issued = int(csrf[:8], 16)
+        except ValueError:
             return "invalid"
-        if self._clock.now() - float(session["csrf_issued_at"]) > CSRF_LIFETIME:
+        expected = self._csrf_signature(str(session["id"]), issued)
+        if not hmac.compare_digest(csrf[8:], expected):
+            return "invalid"
+        if self._clock.now() - issued > CSRF_LIFETIME:
             return "expired"
         return "valid"
+
+    def _csrf_signature(self, session_id: str, issued: int) -> str:
+        message = f"csrf|{session_id}|{issued}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:24]

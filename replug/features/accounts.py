@@ -31,8 +31,15 @@ MAX_PASSWORD_LENGTH = 1024
 async def mobile_init(call: Call) -> list[Any]:
     session = call.session or await call.services.sessions.create()
     call.new_cookie = call.services.sessions.cookie_value(session)
-    csrf = await call.services.sessions.issue_csrf(session)
-    return [{"c": csrf, "t": wire_time(call.now)}]
+    return [{"c": call.services.sessions.issue_csrf(session), "t": wire_time(call.now)}]
+
+
+async def _refuse_without_session(call: Call) -> None:
+    """No valid cookie: refuse, but hand out a fresh session as §2 says login and signup do."""
+    if call.session is None:
+        session = await call.services.sessions.create()
+        call.new_cookie = call.services.sessions.cookie_value(session)
+        raise CsrfInvalid()
 
 
 def _check_csrf(call: Call) -> None:
@@ -57,8 +64,7 @@ def _string_field(call: Call, name: str) -> str:
 
 @api.post("/auth/login", access=Access.ANYONE)
 async def login(call: Call) -> list[Any]:
-    if call.session is None:
-        raise CsrfInvalid()
+    await _refuse_without_session(call)
     email = _string_field(call, "email")
     password = _string_field(call, "password")
     _check_csrf(call)
@@ -111,7 +117,9 @@ async def logout(call: Call) -> list[Any]:
     services = call.services
     services.gateway.end_session(session_id)
     await services.store.sessions.set_fields(session_id, ended=True)
-    if call.user is not None and not services.gateway.user_connected(call.user_id):
+    if call.user is None:
+        await services.rooms.leave_guest(session_id)
+    elif not services.gateway.user_connected(call.user_id):
         await services.rooms.leave(call.user_id)
     call.extra["clear_cookie"] = True
     return []
@@ -125,8 +133,7 @@ async def reset_password(call: Call) -> list[Any]:
 
 @api.post("/users/signup", access=Access.ANYONE)
 async def signup(call: Call) -> list[Any]:
-    if call.session is None:
-        raise CsrfInvalid()
+    await _refuse_without_session(call)
     _check_csrf(call)
     username = _string_field(call, "username").strip()
     email = _string_field(call, "email").strip()

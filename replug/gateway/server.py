@@ -63,8 +63,9 @@ class Gateway:
             log.warning("Refused a socket from origin %r", request.headers.get("Origin"))
             return web.Response(status=403, text="origin not allowed")
 
+        # aiohttp refuses a message of max_msg_size bytes itself; the limit is inclusive here.
         ws = web.WebSocketResponse(
-            max_msg_size=MAX_MESSAGE_BYTES, compress=False, autoping=True, heartbeat=None
+            max_msg_size=MAX_MESSAGE_BYTES + 1, compress=False, autoping=True, heartbeat=None
         )
         await ws.prepare(request)
         transport = request.transport
@@ -162,16 +163,25 @@ class Gateway:
         slug = runtime.slug if runtime is not None else DASHBOARD
         connection.send(text_frame(event_bytes("ack", "1", slug)))
         if runtime is not None:
+            # Entered here, not only on the engine's arrival notice: a guest coming back within
+            # its grace period is still present and gets no new arrival.
+            self._enter(connection, runtime.slug)
             await rooms.guest_arrived(str(session["id"]), runtime.room_id)
 
     def _replace(self, older: Connection) -> None:
-        """One socket per account (D39): the older one hears killSession and is closed."""
+        """One socket per account (D39): the older one hears killSession and is closed.
+
+        A replaced socket's account keeps its presence: the newer socket carries it on.
+        """
         older.replaced = True
-        if older.user_id:
-            _discard(self._by_user, older.user_id, older)
-        slug = older.room or DASHBOARD
-        older.send(text_frame(event_bytes("killSession", {}, slug)))
-        older.drop(1000, "replaced by a newer connection")
+        self._kill(older)
+
+    def _kill(self, connection: Connection) -> None:
+        if connection.user_id:
+            _discard(self._by_user, connection.user_id, connection)
+        slug = connection.room or DASHBOARD
+        connection.send(text_frame(event_bytes("killSession", {}, slug)))
+        connection.drop(1000, "session ended")
 
     async def _chat(self, connection: Connection, text: Any) -> None:
         if connection.is_guest or connection.user_id is None:
@@ -209,9 +219,13 @@ class Gateway:
     # ---------------------------------------------------------------- sessions
 
     def end_session(self, session_id: str) -> None:
-        """Logout: every socket of the session hears killSession and is closed (§7.1)."""
+        """Every socket of the session hears killSession and is closed (§7.1, §4.1).
+
+        Their accounts then count as disconnected: a logout removes them from the room at
+        once itself, and an account replaced by a login switch gets the usual grace period.
+        """
         for connection in list(self._by_session.get(session_id, ())):
-            self._replace(connection)
+            self._kill(connection)
 
     # ---------------------------------------------------------------- delivery
 

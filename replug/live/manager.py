@@ -95,6 +95,12 @@ class RoomManager:
             if current is not None:
                 await current.execute(lambda engine, now: engine.leave(now, user_id))
 
+    async def leave_guest(self, session_id: str) -> None:
+        async with self._moves:
+            current = self._guest_room.get(session_id)
+            if current is not None:
+                await current.execute(lambda engine, now: engine.leave_guest(session_id))
+
     async def choose_guest_room(self, session_id: str, room: RowMapping) -> None:
         """A guest picked a room (page load or rooms/join); presence follows its socket."""
         await self._store.sessions.set_fields(session_id, guest_room_id=int(room["id"]))

@@ -21,8 +21,6 @@ class SessionRepository:
             "user_id": None,
             "created_at": now,
             "last_seen_at": now,
-            "csrf": None,
-            "csrf_issued_at": None,
             "socket_token": socket_token,
             "guest_room_id": None,
             "ended": False,

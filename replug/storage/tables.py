@@ -51,8 +51,6 @@ sessions = Table(
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("created_at", Float, nullable=False),
     Column("last_seen_at", Float, nullable=False),
-    Column("csrf", String(64), nullable=True),
-    Column("csrf_issued_at", Float, nullable=True),
     Column("socket_token", String(255), nullable=False, unique=True),
     Column("guest_room_id", Id, ForeignKey("rooms.id", ondelete="SET NULL"), nullable=True),
     Column("ended", Boolean, nullable=False, default=False),
