@@ -57,8 +57,8 @@ def _wrap(endpoint: Endpoint, services: Services) -> Any:
             response = _respond(error.data, error.status, error.http_status, started)
         except Exception:
             log.exception("Unexpected failure in %s %s", request.method, request.path)
-            error = ServerError()
-            response = _respond(error.data, error.status, error.http_status, started)
+            failure = ServerError()
+            response = _respond(failure.data, failure.status, failure.http_status, started)
 
         if call is not None:
             _cookies(call, request, response, services)

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from replug.engine.events import (
@@ -256,13 +257,13 @@ class RoomEngine:
         """
         due: list[tuple[float, int, Callable[[], Outcome]]] = []
         if self.play is not None and self.play.ends_at <= now:
-            due.append((self.play.ends_at, 0, lambda: self._finish_play(now, EndReason.NATURAL)))
+            due.append((self.play.ends_at, 0, partial(self._finish_play, now, EndReason.NATURAL)))
         for user_id, deadline in self.away_users.items():
             if deadline <= now:
-                due.append((deadline, 1, lambda user_id=user_id: self.leave(now, user_id)))
+                due.append((deadline, 1, partial(self.leave, now, user_id)))
         for session_id, deadline in self.away_guests.items():
             if deadline <= now:
-                due.append((deadline, 2, lambda key=session_id: self.leave_guest(key)))
+                due.append((deadline, 2, partial(self.leave_guest, session_id)))
         if not due:
             return Outcome()
 

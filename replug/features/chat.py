@@ -36,7 +36,8 @@ async def delete_message(call: Call) -> list[Any]:
 
     cid = call.path["cid"]
     author = engine.chat_author(cid)
-    if author is not None and author["gRole"] >= SITE_MODERATOR and call.user["g_role"] < ADMIN:
+    caller_g_role = int(call.user["g_role"]) if call.user is not None else 0
+    if author is not None and author["gRole"] >= SITE_MODERATOR and caller_g_role < ADMIN:
         raise Forbidden()
     moderator_id = call.user_id
     await runtime.execute(lambda engine, now: engine.delete_chat(moderator_id, cid))

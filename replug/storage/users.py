@@ -34,7 +34,7 @@ class UserRepository:
         slug: str | None,
         joined_at: float,
     ) -> RowMapping:
-        values = {
+        values: dict[str, Any] = {
             "username": username,
             "username_key": username.casefold(),
             "email_key": email.casefold(),
