@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import subprocess
 import sys
+import time
 
 from aiohttp import web
 
@@ -16,6 +19,7 @@ from replug.config import Config
 log = logging.getLogger("replug")
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+WORKER_ENV = "REPLUG_WORKER"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,13 +37,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     serve.add_argument(
         "--log-level", choices=LOG_LEVELS, help="how much to log (REPLUG_LOG_LEVEL, info)"
     )
+    serve.add_argument(
+        "--redis-url",
+        help="redis://… turns on multi-node mode: every node on it is one service "
+        "(REPLUG_REDIS_URL)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port, one per core; needs --redis-url "
+        "(REPLUG_WORKERS, 1)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     config = Config.from_env(
-        host=args.host, port=args.port, database_url=args.database_url, log_level=args.log_level
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        log_level=args.log_level,
+        redis_url=args.redis_url,
+        workers=args.workers,
     )
     if config.log_level not in LOG_LEVELS:
         sys.exit(f"replug: unknown log level {config.log_level!r}")
@@ -49,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if config.workers > 1:
+        if not config.redis_url:
+            sys.exit("replug: --workers needs --redis-url: the workers share live state there")
+        sys.exit(supervise(config))
     try:
         asyncio.run(serve(config))
     except KeyboardInterrupt:
@@ -62,7 +86,10 @@ async def serve(config: Config) -> None:
     services = await Services.start(config)
     runner = web.AppRunner(build_app(services), handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    reuse_port = os.environ.get(WORKER_ENV) == "1"
+    site = web.TCPSite(
+        runner, config.host, config.port, reuse_address=True, reuse_port=reuse_port or None
+    )
     try:
         await site.start()
     except OSError as error:
@@ -88,6 +115,70 @@ async def serve(config: Config) -> None:
     await services.gateway.stop()
     await runner.cleanup()
     await services.stop()
+
+
+def supervise(config: Config) -> int:
+    """Run `workers` copies of the server on one port; the kernel spreads the connections."""
+    child_args = [
+        sys.executable,
+        "-m",
+        "replug",
+        "serve",
+        "--host",
+        config.host,
+        "--port",
+        str(config.port),
+        "--database-url",
+        config.database_url,
+        "--log-level",
+        config.log_level,
+        "--redis-url",
+        str(config.redis_url),
+        "--workers",
+        "1",
+    ]
+    env = {**os.environ, WORKER_ENV: "1"}
+    asyncio.run(_migrate(config))
+    children = [subprocess.Popen(child_args, env=env) for _ in range(config.workers)]
+    log.info("Started %d workers on port %s", len(children), config.port)
+
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        for index, child in enumerate(children):
+            if child.poll() is not None and not stopping:
+                log.error(
+                    "Worker %d exited with %s; starting it again", child.pid, child.returncode
+                )
+                time.sleep(1)
+                children[index] = subprocess.Popen(child_args, env=env)
+        time.sleep(0.5)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0
+
+
+async def _migrate(config: Config) -> None:
+    """Bring the schema up to date once, before the workers start side by side."""
+    from replug.storage.database import migrate, open_database
+
+    engine = open_database(config.database_url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
 
 
 def _safe_url(url: str) -> str:

@@ -26,6 +26,9 @@ class Config:
     port: int = 8080
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "info"
+    # Set: multi-node mode, sharing live state with every node on the same Redis.
+    redis_url: str | None = None
+    workers: int = 1
     # Extra WebSocket origins to accept besides https://plug.dj and the server's own.
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     allow_missing_origin: bool = False
@@ -40,6 +43,8 @@ class Config:
             "port": int(os.environ.get("REPLUG_PORT", cls.port)),
             "database_url": os.environ.get("REPLUG_DATABASE_URL", cls.database_url),
             "log_level": os.environ.get("REPLUG_LOG_LEVEL", cls.log_level),
+            "redis_url": os.environ.get("REPLUG_REDIS_URL") or None,
+            "workers": int(os.environ.get("REPLUG_WORKERS", 1)),
             "allowed_origins": _env_list("REPLUG_ALLOWED_ORIGINS"),
             "allow_missing_origin": _env_bool("REPLUG_ALLOW_MISSING_ORIGIN", False),
             "password_time_cost": int(os.environ.get("REPLUG_PASSWORD_TIME_COST", 2)),

@@ -50,7 +50,7 @@ async def _page(request: web.Request, services: Services, slug: str | None) -> w
 
     room = await services.store.rooms.by_slug(slug) if slug else None
     if room is not None and session["user_id"] is None:
-        await services.rooms.choose_guest_room(str(session["id"]), room)
+        await services.hub.choose_guest_room(str(session["id"]), room)
 
     if room is not None:
         title = heading = html.escape(room["name"])

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from replug.bus.local import LocalBus
+from redis.asyncio import Redis
+
 from replug.clock import Clock, SystemClock
 from replug.config import Config
 from replug.gateway.server import Gateway
-from replug.live.manager import RoomManager
+from replug.live.cluster import Cluster, load_snapshot
+from replug.live.hub import Hub
+from replug.live.log import MemoryLog, RedisLog
 from replug.login_guard import LoginGuard
 from replug.passwords import Passwords
 from replug.sessions import SessionService
@@ -26,12 +29,12 @@ class Services:
     config: Config
     clock: Clock
     store: Store
-    bus: LocalBus
-    rooms: RoomManager
+    hub: Hub
     sessions: SessionService
     passwords: Passwords
     gateway: Gateway
     login_guard: LoginGuard
+    cluster: Cluster | None = None
 
     @classmethod
     async def start(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -39,33 +42,54 @@ class Services:
         engine = open_database(config.database_url)
         await migrate(engine)
         store = Store(engine)
-        closed = await HistoryRepository(engine).close_unfinished()
-        if closed:
-            log.info("Closed %d plays that were cut off by the last shutdown", closed)
-
-        bus = LocalBus()
-        rooms = RoomManager(store, bus, clock)
+        hub = Hub(store, MemoryLog(), clock)
+        cluster = None
+        if config.redis_url:
+            cluster = await _join_cluster(config.redis_url, hub)
+        else:
+            # One node: live state lived only in this process, so plays it cut off are over.
+            closed = await HistoryRepository(engine).close_unfinished()
+            if closed:
+                log.info("Closed %d plays that were cut off by the last shutdown", closed)
         secret = await load_or_create_secret(engine)
         services = cls(
             config=config,
             clock=clock,
             store=store,
-            bus=bus,
-            rooms=rooms,
+            hub=hub,
             sessions=SessionService(store, secret, clock),
             passwords=Passwords(config.password_time_cost, config.password_memory_kib),
             gateway=None,  # type: ignore[arg-type]
             login_guard=LoginGuard(clock),
+            cluster=cluster,
         )
         services.gateway = Gateway(services)
-        bus.subscribe(services.gateway.deliver)
-        rooms.user_connected = services.gateway.user_connected
-        rooms.session_connected = services.gateway.session_connected
+        hub.sink = services.gateway
+        hub.start()
+        await hub.sync()
+        if cluster is not None:
+            await cluster.start()
+            hub.rearm_timers()
         services.gateway.start()
         return services
 
     async def stop(self) -> None:
         await self.gateway.stop()
-        self.rooms.stop()
-        await self.bus.close()
+        if self.cluster is not None:
+            await self.cluster.stop()
+        await self.hub.stop()
+        if self.cluster is not None:
+            await self.cluster.close()
         await self.store.close()
+
+
+async def _join_cluster(redis_url: str, hub: Hub) -> Cluster:
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.ping()
+    except Exception as error:
+        raise SystemExit(f"replug: cannot reach Redis at {redis_url}: {error}") from None
+    position = await load_snapshot(redis, hub)
+    log_ = RedisLog(redis, position)
+    hub.log = log_
+    return Cluster(redis, hub, log_)

@@ -15,6 +15,10 @@ from replug.config import Config
 from replug.services import Services
 from tests.plug import PlugClient
 
+# tests/api/expect.py asserts on behalf of the tests (it is imported after this file):
+# keep pytest's detailed failure output for it.
+pytest.register_assert_rewrite("tests.api.expect")
+
 
 @pytest.fixture
 def clock() -> FakeClock:
@@ -58,8 +62,7 @@ class Server:
     async def advance(self, seconds: float) -> None:
         """Move the fake clock and let every room do what has become due."""
         self.clock.advance(seconds)
-        for runtime in list(self.services.rooms._rooms.values()):
-            await runtime.run_due()
+        await self.services.hub.run_due()
 
     async def close(self) -> None:
         await self.http.close()

@@ -10,6 +10,8 @@ import aiohttp
 import orjson
 
 PLUG_ORIGIN = "https://plug.dj"
+# The password `signup` gives an account unless told otherwise.
+PASSWORD = "hunter2hunter2"
 _names = itertools.count(1)
 
 
@@ -82,7 +84,7 @@ class PlugClient:
         answer = await self.get("mobile/init")
         return str(answer.data[0]["c"])
 
-    async def signup(self, username: str | None = None, password: str = "hunter2hunter2") -> None:
+    async def signup(self, username: str | None = None, password: str = PASSWORD) -> None:
         self.username = username or f"user{next(_names)}"
         self.email = f"{self.username}@example.test"
         csrf = await self.csrf()

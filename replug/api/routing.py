@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from replug.protocol.errors import NotAuthorized, not_in_room
 
 if TYPE_CHECKING:
-    from replug.live.runtime import RoomRuntime
+    from replug.live.hub import LiveRoom
     from replug.services import Services
 
 
@@ -54,18 +54,18 @@ class Call:
         assert self.session is not None
         return str(self.session["id"])
 
-    async def room(self) -> RoomRuntime:
+    async def room(self) -> LiveRoom:
         """The caller's current room, or `not in a room.` (rest.md §0)."""
-        rooms = self.services.rooms
+        hub = self.services.hub
         if self.user is not None:
-            runtime = rooms.room_of_user(self.user_id)
+            room = hub.room_of_user(self.user_id)
         elif self.session is not None:
-            runtime = await rooms.room_of_guest(self.session)
+            room = await hub.room_of_guest(self.session)
         else:
             raise NotAuthorized()
-        if runtime is None:
+        if room is None:
             raise not_in_room()
-        return runtime
+        return room
 
 
 Handler = Callable[[Call], Awaitable[list[Any]]]

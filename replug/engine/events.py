@@ -84,20 +84,18 @@ Record = HistoryStarted | HistoryEnded | PlaylistCycled
 class Outcome:
     """The result of one engine command.
 
-    `events` go out first; when `next_play_needed` is set the caller stores the records,
-    looks up the wait list's playlists and calls `start_next_play`, whose events follow;
-    `trailing` events (such as `userLeave` after a leaving DJ's advance) go out last.
+    `events` go out at once. When `next_play_needed` is set, a play has ended: the caller
+    stores the records (moving the played item to the end of its playlist), looks up the
+    wait list's playlists and calls `start_next_play`, whose events follow.
     """
 
     events: list[Event] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
-    trailing: list[Event] = field(default_factory=list)
     next_play_needed: bool = False
 
     def extend(self, other: Outcome) -> None:
         self.events.extend(other.events)
         self.records.extend(other.records)
-        self.trailing.extend(other.trailing)
         self.next_play_needed = self.next_play_needed or other.next_play_needed
 
 

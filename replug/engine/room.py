@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import partial
 from typing import Any
@@ -38,6 +38,9 @@ WAITLIST_LIMIT = 50
 CHAT_MEMORY = 512
 CHAT_HISTORY = 30
 RESIDENT_DJ = 1000
+# After a play ends, the node that ended it starts the next one; if that node is gone, any
+# node retries once this much time has passed.
+NEXT_PLAY_RETRY_SECONDS = 2.0
 
 NOT_CURRENT_PLAY = "Not the current play."
 GUEST_USER: dict[str, Any] = {
@@ -134,6 +137,10 @@ class RoomEngine:
 
         self.waitlist: list[int] = []
         self.play: Play | None = None
+        # Between the end of a play and the start of the next: since when, and what to
+        # announce once the next play has started (a leaving DJ's userLeave, §4).
+        self.awaiting_next_since: float | None = None
+        self.pending_after_advance: list[Event] = []
 
         self.chat_log: deque[ChatLine] = deque(maxlen=CHAT_MEMORY)
         self._last_chat_ms: dict[int, int] = {}
@@ -217,8 +224,8 @@ class RoomEngine:
         self.powers.pop(user_id, None)
         self.away_users.pop(user_id, None)
         farewell = room_event(self.slug, "userLeave", user_id)
-        if outcome.next_play_needed:
-            outcome.trailing.append(farewell)
+        if self.awaiting_next_since is not None:
+            self.pending_after_advance.append(farewell)
         else:
             outcome.events.append(farewell)
         return outcome
@@ -246,6 +253,8 @@ class RoomEngine:
         deadlines = [*self.away_users.values(), *self.away_guests.values()]
         if self.play is not None:
             deadlines.append(self.play.ends_at)
+        if self.awaiting_next_since is not None:
+            deadlines.append(self.awaiting_next_since + NEXT_PLAY_RETRY_SECONDS)
         return min(deadlines, default=None)
 
     def tick(self, now: float) -> Outcome:
@@ -256,6 +265,10 @@ class RoomEngine:
         `next_deadline()` is not in the future.
         """
         due: list[tuple[float, int, Callable[[], Outcome]]] = []
+        if self.awaiting_next_since is not None:
+            retry_at = self.awaiting_next_since + NEXT_PLAY_RETRY_SECONDS
+            if retry_at <= now:
+                due.append((retry_at, 0, lambda: Outcome(next_play_needed=True)))
         if self.play is not None and self.play.ends_at <= now:
             due.append((self.play.ends_at, 0, partial(self._finish_play, now, EndReason.NATURAL)))
         for user_id, deadline in self.away_users.items():
@@ -289,7 +302,7 @@ class RoomEngine:
         if len(self.waitlist) >= WAITLIST_LIMIT:
             raise BoothFull()
 
-        if self.play is None:
+        if self.play is None and self.awaiting_next_since is None:
             return self._start_play(now, user_id, head)
 
         self.waitlist.append(user_id)
@@ -348,15 +361,37 @@ class RoomEngine:
         """Who could play next, first in line first."""
         return list(self.waitlist)
 
-    def start_next_play(self, now: float, heads: dict[int, PlaylistHead]) -> Outcome:
-        """Start the first in line who has a valid playlist; the rest without one drop out."""
-        while self.waitlist:
-            candidate = self.waitlist.pop(0)
-            head = heads.get(candidate)
-            if head is not None:
-                return self._start_play(now, candidate, head)
+    def start_next_play(self, now: float, heads: dict[int, PlaylistHead | None]) -> Outcome:
+        """Start the first in line who has a valid playlist; those without one drop out.
 
-        return Outcome(events=[room_event(self.slug, "advance", {})])
+        `heads` maps the users the caller looked up to their next item (None: no valid
+        playlist). A candidate the caller did not look up, because they joined meanwhile,
+        stops the search and asks for another look-up. A second call for the same gap
+        between plays (another node's retry) changes nothing.
+        """
+        if self.awaiting_next_since is None:
+            return Outcome()
+
+        while self.waitlist:
+            candidate = self.waitlist[0]
+            if candidate not in heads:
+                return Outcome(next_play_needed=True)
+            head = heads[candidate]
+            if head is None:
+                self.waitlist.pop(0)
+                continue
+            outcome = self._start_play(now, candidate, head)
+            outcome.events.extend(self._after_advance())
+            return outcome
+
+        outcome = Outcome(events=[room_event(self.slug, "advance", {})])
+        outcome.events.extend(self._after_advance())
+        return outcome
+
+    def _after_advance(self) -> list[Event]:
+        self.awaiting_next_since = None
+        pending, self.pending_after_advance = self.pending_after_advance, []
+        return pending
 
     def _start_play(self, now: float, dj_id: int, head: PlaylistHead) -> Outcome:
         if dj_id in self.waitlist:
@@ -388,6 +423,7 @@ class RoomEngine:
         play = self.play
         assert play is not None
         self.play = None
+        self.awaiting_next_since = now
 
         listeners = len(self.members) - (1 if play.dj_id in self.members else 0)
         listeners += len(self.guests)
@@ -489,6 +525,75 @@ class RoomEngine:
     def recent_chat(self) -> list[ChatLine]:
         kept = [line for line in self.chat_log if not line.deleted]
         return kept[-CHAT_HISTORY:]
+
+    # --------------------------------------------------------------- snapshots
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole live state as plain data, for a node that starts later (multi-node)."""
+        play = self.play
+        return {
+            "room_id": self.room_id,
+            "slug": self.slug,
+            "should_cycle": self.should_cycle,
+            "is_locked": self.is_locked,
+            "min_chat_level": self.min_chat_level,
+            "members": list(self.members.values()),
+            "powers": list(self.powers.items()),
+            "guests": sorted(self.guests),
+            "away_users": list(self.away_users.items()),
+            "away_guests": list(self.away_guests.items()),
+            "waitlist": list(self.waitlist),
+            "play": None
+            if play is None
+            else {
+                "history_id": play.history_id,
+                "dj_id": play.dj_id,
+                "playlist_id": play.playlist_id,
+                "media": play.media,
+                "started_at": play.started_at,
+                "votes": list(play.votes.items()),
+                "grabs": sorted(play.grabs),
+            },
+            "awaiting_next_since": self.awaiting_next_since,
+            "pending_after_advance": [asdict(event) for event in self.pending_after_advance],
+            "chat": [
+                [line.payload, line.author, line.sent_at, line.deleted] for line in self.chat_log
+            ],
+            "last_chat_ms": list(self._last_chat_ms.items()),
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> RoomEngine:
+        engine = cls(
+            int(data["room_id"]),
+            str(data["slug"]),
+            should_cycle=bool(data["should_cycle"]),
+            is_locked=bool(data["is_locked"]),
+            min_chat_level=int(data["min_chat_level"]),
+        )
+        engine.members = {int(user["id"]): user for user in data["members"]}
+        engine.powers = {int(user_id): int(power) for user_id, power in data["powers"]}
+        engine.guests = set(data["guests"])
+        engine.away_users = {int(user_id): float(due) for user_id, due in data["away_users"]}
+        engine.away_guests = {str(key): float(due) for key, due in data["away_guests"]}
+        engine.waitlist = [int(user_id) for user_id in data["waitlist"]]
+        play = data["play"]
+        if play is not None:
+            engine.play = Play(
+                history_id=play["history_id"],
+                dj_id=int(play["dj_id"]),
+                playlist_id=int(play["playlist_id"]),
+                media=play["media"],
+                started_at=float(play["started_at"]),
+                votes={int(user_id): int(vote) for user_id, vote in play["votes"]},
+                grabs={int(user_id) for user_id in play["grabs"]},
+            )
+        engine.awaiting_next_since = data["awaiting_next_since"]
+        engine.pending_after_advance = [Event(**event) for event in data["pending_after_advance"]]
+        for payload, author, sent_at, deleted in data["chat"]:
+            engine.chat_log.append(ChatLine(payload, author, float(sent_at), bool(deleted)))
+        engine._last_chat_ms = {int(user_id): int(ms) for user_id, ms in data["last_chat_ms"]}
+        return engine
 
     # ----------------------------------------------------------------- helpers
 

@@ -98,7 +98,7 @@ async def _bind(call: Call, user_id: int) -> None:
     assert session is not None
     previous = session["user_id"]
     if previous is not None and int(previous) != user_id:
-        call.services.gateway.end_session(str(session["id"]))
+        await call.services.hub.end_session(str(session["id"]))
     await call.services.store.sessions.set_fields(
         str(session["id"]), user_id=user_id, guest_room_id=None
     )
@@ -114,13 +114,13 @@ async def socket_token(call: Call) -> list[Any]:
 @api.delete("/auth/session", access=Access.SESSION)
 async def logout(call: Call) -> list[Any]:
     session_id = call.session_id
-    services = call.services
-    services.gateway.end_session(session_id)
-    await services.store.sessions.set_fields(session_id, ended=True)
+    hub = call.services.hub
+    await hub.end_session(session_id)
+    await call.services.store.sessions.set_fields(session_id, ended=True)
     if call.user is None:
-        await services.rooms.leave_guest(session_id)
-    elif not services.gateway.user_connected(call.user_id):
-        await services.rooms.leave(call.user_id)
+        await hub.leave_guest(session_id)
+    elif not hub.user_connected(call.user_id):
+        await hub.leave(call.user_id)
     call.extra["clear_cookie"] = True
     return []
 

@@ -39,6 +39,5 @@ async def delete_message(call: Call) -> list[Any]:
     caller_g_role = int(call.user["g_role"]) if call.user is not None else 0
     if author is not None and author["gRole"] >= SITE_MODERATOR and caller_g_role < ADMIN:
         raise Forbidden()
-    moderator_id = call.user_id
-    await runtime.execute(lambda engine, now: engine.delete_chat(moderator_id, cid))
+    await runtime.command("delete_chat", moderator_id=call.user_id, cid=cid)
     return []

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from replug.api.routing import Access, Call
+from replug.engine.room import RoomEngine
 from replug.features import api
 from replug.features.naming import RESERVED_SLUGS
-from replug.live.runtime import RoomRuntime
 from replug.protocol.errors import (
     NotFound,
     RequestError,
@@ -97,8 +97,8 @@ async def list_rooms(call: Call) -> list[Any]:
     limit = min(_query_int(call, "limit", PAGE_SIZE, minimum=1), PAGE_SIZE)
 
     rooms = await call.services.store.rooms.public_matching(text)
-    manager = call.services.rooms
-    rooms.sort(key=lambda row: (-manager.population(row["id"])[0], row["name_key"], row["id"]))
+    hub = call.services.hub
+    rooms.sort(key=lambda row: (-hub.population(row["id"])[0], row["name_key"], row["id"]))
     chosen = rooms[page * limit : (page + 1) * limit]
     hosts = await call.services.store.users.by_ids(row["host_id"] for row in chosen)
     return [_listing(call, row, hosts.get(row["host_id"])) for row in chosen]
@@ -127,12 +127,12 @@ def _query_int(call: Call, name: str, default: int, minimum: int) -> int:
 
 def _listing(call: Call, row: RowMapping, host: RowMapping | None) -> dict[str, Any]:
     """A RoomListing entry (conventions §8.5)."""
-    runtime = call.services.rooms.live_by_id(int(row["id"]))
-    population, guests = call.services.rooms.population(int(row["id"]))
-    play = runtime.engine.play if runtime is not None else None
+    engine = call.services.hub.live_engine(int(row["id"]))
+    population, guests = call.services.hub.population(int(row["id"]))
+    play = engine.play if engine is not None else None
     dj_name = ""
-    if play is not None and runtime is not None:
-        dj = runtime.engine.members.get(play.dj_id)
+    if play is not None and engine is not None:
+        dj = engine.members.get(play.dj_id)
         dj_name = dj["username"] if dj is not None else ""
     media = play.media if play is not None else None
     return {
@@ -155,10 +155,10 @@ def _listing(call: Call, row: RowMapping, host: RowMapping | None) -> dict[str, 
 
 
 async def _dj_user(call: Call, row: RowMapping) -> dict[str, Any] | None:
-    runtime = call.services.rooms.live_by_id(int(row["id"]))
-    if runtime is None or runtime.engine.play is None:
+    engine = call.services.hub.live_engine(int(row["id"]))
+    if engine is None or engine.play is None:
         return None
-    return runtime.engine.members.get(runtime.engine.play.dj_id)
+    return engine.members.get(engine.play.dj_id)
 
 
 @api.post("/rooms/join", access=Access.SESSION)
@@ -172,20 +172,20 @@ async def join_room(call: Call) -> list[Any]:
     if room is None:
         raise NotFound()
 
-    manager = call.services.rooms
+    hub = call.services.hub
     if call.user is None:
-        await manager.choose_guest_room(call.session_id, room)
+        await hub.choose_guest_room(call.session_id, room)
         return []
 
-    current = manager.room_of_user(call.user_id)
+    current = hub.room_of_user(call.user_id)
     if current is not None and current.room_id == room["id"]:
         return []
     if room["capacity"] is not None:
         role = await call.services.store.rooms.role_of(int(room["id"]), call.user_id)
-        full = manager.population(int(room["id"]))[0] >= room["capacity"]
+        full = hub.population(int(room["id"]))[0] >= room["capacity"]
         if full and power(role, int(call.user["g_role"])) < RESIDENT_DJ:
             raise RoomCapacity()
-    await manager.join(call.user, room)
+    await hub.join(call.user, room)
     return []
 
 
@@ -225,7 +225,7 @@ async def room_state(call: Call) -> list[Any]:
             "welcome": escape(room["welcome"]),
         },
         "mutes": {},
-        "playback": _playback(runtime),
+        "playback": _playback(engine),
         "role": role,
         "users": users,
         "votes": {str(user_id): vote for user_id, vote in play.votes.items()} if play else {},
@@ -233,8 +233,8 @@ async def room_state(call: Call) -> list[Any]:
     return [state]
 
 
-def _playback(runtime: RoomRuntime) -> dict[str, Any]:
-    play = runtime.engine.play
+def _playback(engine: RoomEngine) -> dict[str, Any]:
+    play = engine.play
     if play is None:
         return {}
     return {

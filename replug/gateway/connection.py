@@ -21,11 +21,11 @@ class Connection:
     __slots__ = (
         "ws",
         "transport",
+        "key",
         "session_id",
         "user_id",
         "room",
         "authenticated",
-        "replaced",
         "closed",
         "peer",
     )
@@ -34,11 +34,11 @@ class Connection:
         self.ws = ws
         self.transport = transport
         self.peer = peer
+        self.key: str | None = None
         self.session_id: str | None = None
         self.user_id: int | None = None  # 0 marks a guest
         self.room: str | None = None
         self.authenticated = False
-        self.replaced = False
         self.closed = False
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -33,7 +34,10 @@ class Gateway:
         self._by_room: dict[str, set[Connection]] = defaultdict(set)
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
         self._by_session: dict[str, set[Connection]] = defaultdict(set)
+        self._by_key: dict[str, Connection] = {}
+        self._keys = itertools.count(1)
         self._heartbeat: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ wiring
 
@@ -43,14 +47,10 @@ class Gateway:
     async def stop(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         for connection in list(self._all):
             connection.drop(1001, "server shutting down")
-
-    def user_connected(self, user_id: int) -> bool:
-        return any(not c.replaced for c in self._by_user.get(user_id, ()))
-
-    def session_connected(self, session_id: str) -> bool:
-        return bool(self._by_session.get(session_id))
 
     @property
     def connection_count(self) -> int:
@@ -129,103 +129,82 @@ class Gateway:
         if isinstance(token, str) and token:
             session = await self._services.store.sessions.by_token(token)
         if session is None or connection.closed:
-            connection.send(text_frame(event_bytes("ack", "0", DASHBOARD)))
-            connection.drop(1008, "bad token")
+            self._refuse(connection)
+            return
+
+        hub = self._services.hub
+        connection.key = f"{hub.node_id}:{next(self._keys)}"
+        connection.session_id = str(session["id"])
+        connection.user_id = int(session["user_id"] or 0)
+        self._by_key[connection.key] = connection
+        try:
+            await hub.socket_opened(connection.key, session)
+        except Exception:
+            log.exception("Could not register socket %s", connection.peer)
+            self._by_key.pop(connection.key, None)
+            self._refuse(connection)
+
+    def _refuse(self, connection: Connection) -> None:
+        connection.send(text_frame(event_bytes("ack", "0", DASHBOARD)))
+        connection.drop(1008, "bad token")
+
+    def opened(self, key: str, slug: str | None) -> None:
+        """The log says this node's socket is in: greet it (`ack`) and let it hear its room."""
+        connection = self._by_key.get(key)
+        if connection is None or connection.closed:
+            # It closed while its arrival was on the way; tell everyone it is gone again.
+            self._spawn(self._services.hub.socket_closed(key))
             return
 
         connection.authenticated = True
-        connection.session_id = str(session["id"])
-        connection.user_id = int(session["user_id"] or 0)
+        assert connection.session_id is not None and connection.user_id is not None
         self._by_session[connection.session_id].add(connection)
-        if connection.is_guest:
-            await self._welcome_guest(connection, session)
-        else:
-            await self._welcome_account(connection)
-
-    async def _welcome_account(self, connection: Connection) -> None:
-        user_id = connection.user_id
-        assert user_id is not None
-        for older in list(self._by_user.get(user_id, ())):
-            self._replace(older)
-        self._by_user[user_id].add(connection)
-
-        rooms = self._services.rooms
-        runtime = rooms.room_of_user(user_id)
-        slug = runtime.slug if runtime is not None else DASHBOARD
-        connection.send(text_frame(event_bytes("ack", "1", slug)))
-        if runtime is not None:
-            self._enter(connection, runtime.slug)
-            await rooms.user_socket_opened(user_id)
-
-    async def _welcome_guest(self, connection: Connection, session: Any) -> None:
-        rooms = self._services.rooms
-        runtime = await rooms.room_of_guest(session)
-        slug = runtime.slug if runtime is not None else DASHBOARD
-        connection.send(text_frame(event_bytes("ack", "1", slug)))
-        if runtime is not None:
-            # Entered here, not only on the engine's arrival notice: a guest coming back within
-            # its grace period is still present and gets no new arrival.
-            self._enter(connection, runtime.slug)
-            await rooms.guest_arrived(str(session["id"]), runtime.room_id)
-
-    def _replace(self, older: Connection) -> None:
-        """One socket per account (D39): the older one hears killSession and is closed.
-
-        A replaced socket's account keeps its presence: the newer socket carries it on.
-        """
-        older.replaced = True
-        self._kill(older)
-
-    def _kill(self, connection: Connection) -> None:
         if connection.user_id:
-            _discard(self._by_user, connection.user_id, connection)
+            self._by_user[connection.user_id].add(connection)
+        connection.send(text_frame(event_bytes("ack", "1", slug or DASHBOARD)))
+        if slug is not None:
+            self._enter(connection, slug)
+
+    def kill(self, key: str) -> None:
+        """killSession, then close (D39, §7.1): replaced, logged out or switched account."""
+        connection = self._by_key.get(key)
+        if connection is None:
+            return
         slug = connection.room or DASHBOARD
+        self._unindex(connection)
         connection.send(text_frame(event_bytes("killSession", {}, slug)))
         connection.drop(1000, "session ended")
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _chat(self, connection: Connection, text: Any) -> None:
         if connection.is_guest or connection.user_id is None:
             return
         if isinstance(text, bool) or not isinstance(text, str | int | float):
             return
-        runtime = self._services.rooms.room_of_user(connection.user_id)
-        if runtime is None:
+        room = self._services.hub.room_of_user(connection.user_id)
+        if room is None:
             return
-        user_id = connection.user_id
-        message = str(text)
-        await runtime.execute(lambda engine, now: engine.chat(now, user_id, message))
+        await room.command("chat", user_id=connection.user_id, text=str(text))
 
     async def _forget(self, connection: Connection) -> None:
         connection.closed = True
         self._all.discard(connection)
+        self._unindex(connection)
+        if connection.key is not None:
+            self._by_key.pop(connection.key, None)
+            if connection.authenticated:
+                await self._services.hub.socket_closed(connection.key)
+
+    def _unindex(self, connection: Connection) -> None:
         self._leave_room_set(connection)
         if connection.session_id is not None:
             _discard(self._by_session, connection.session_id, connection)
         if connection.user_id:
             _discard(self._by_user, connection.user_id, connection)
-        if not connection.authenticated or connection.replaced:
-            return
-
-        rooms = self._services.rooms
-        if connection.is_guest:
-            assert connection.session_id is not None
-            if not self._by_session.get(connection.session_id):
-                await rooms.guest_socket_closed(connection.session_id)
-            return
-        assert connection.user_id is not None
-        if not self.user_connected(connection.user_id):
-            await rooms.user_socket_closed(connection.user_id)
-
-    # ---------------------------------------------------------------- sessions
-
-    def end_session(self, session_id: str) -> None:
-        """Every socket of the session hears killSession and is closed (§7.1, §4.1).
-
-        Their accounts then count as disconnected: a logout removes them from the room at
-        once itself, and an account replaced by a login switch gets the usual grace period.
-        """
-        for connection in list(self._by_session.get(session_id, ())):
-            self._kill(connection)
 
     # ---------------------------------------------------------------- delivery
 

@@ -12,45 +12,16 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.api.expect import NOT_AUTHORIZED, WIRE_TIME, expect_error, expect_ok, guest
 from tests.conftest import Server
-from tests.plug import ApiAnswer, PlugClient
+from tests.plug import PASSWORD, ApiAnswer, PlugClient
 
-NOT_AUTHORIZED = "You are not authorized to access this resource."
 CSRF_INVALID = "This CSRF token is invalid."
 CSRF_EXPIRED = "This CSRF token has expired."
-WIRE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
 COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]+\|\d+\|[A-Za-z0-9_-]+$")
-PASSWORD = "hunter2hunter2"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def check_envelope(answer: ApiAnswer) -> None:
-    """conventions §2: {data: list, meta: {}, status: str, time: number} on every answer."""
-    body = answer.body
-    assert set(body) == {"data", "meta", "status", "time"}, body
-    assert isinstance(body["data"], list), body
-    assert body["meta"] == {}, body
-    assert isinstance(body["status"], str), body
-    assert isinstance(body["time"], int | float) and not isinstance(body["time"], bool), body
-
-
-def expect_ok(answer: ApiAnswer) -> list[Any]:
-    check_envelope(answer)
-    assert answer.http_status == 200, answer
-    assert answer.status == "ok", answer
-    return answer.data
-
-
-def expect_error(answer: ApiAnswer, http_status: int, status: str, *text: Any) -> None:
-    """An error answer; `text` (when given) is the exact `data[0]`."""
-    check_envelope(answer)
-    assert answer.http_status == http_status, answer
-    assert answer.status == status, answer
-    if text:
-        assert answer.data, answer
-        assert answer.data[0] == text[0], answer
 
 
 class RawAnswer:
@@ -93,25 +64,23 @@ def session_cookie(set_cookies: list[str]) -> tuple[str, list[str]]:
     return value, attributes
 
 
-async def guest(server: Server) -> PlugClient:
-    client = server.client()
-    await client.csrf()
-    assert client.cookie
-    return client
-
-
 async def login_body(client: PlugClient, email: str, password: str) -> dict[str, Any]:
     return {"csrf": await client.csrf(), "email": email, "password": password}
 
 
-async def signup_body(client: PlugClient, name: str, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "csrf": await client.csrf(),
+def signup_fields(name: str, csrf: str) -> dict[str, Any]:
+    """A signup body for `name` (email `<name>@example.test`) that carries this CSRF token."""
+    return {
+        "csrf": csrf,
         "username": name,
         "email": f"{name.lower()}@example.test",
         "password": PASSWORD,
         "response": "",
     }
+
+
+async def signup_body(client: PlugClient, name: str, **overrides: Any) -> dict[str, Any]:
+    body = signup_fields(name, await client.csrf())
     body.update(overrides)
     return body
 
@@ -159,22 +128,15 @@ async def test_mobile_init_sets_exactly_one_session_cookie_with_path_httponly_an
     assert "secure" not in lowered
 
 
-async def test_mobile_init_with_a_valid_cookie_sends_the_same_cookie_value_again(server: Server):
+@pytest.mark.parametrize("separator", ["|", "%7C"], ids=["as-set", "percent-encoded"])
+async def test_mobile_init_with_a_valid_cookie_keeps_the_session_and_sends_the_same_value_again(
+    server: Server, separator: str
+):
+    """The cookie comes back as it was set, or with its `|` separators percent-encoded."""
     first = await raw_call(server, "GET", "mobile/init")
     value, _ = session_cookie(first.set_cookies)
 
-    second = await raw_call(server, "GET", "mobile/init", cookie=value)
-
-    expect_ok(second.answer)
-    again, _ = session_cookie(second.set_cookies)
-    assert again == value
-
-
-async def test_mobile_init_with_a_percent_encoded_cookie_keeps_the_same_session(server: Server):
-    first = await raw_call(server, "GET", "mobile/init")
-    value, _ = session_cookie(first.set_cookies)
-
-    second = await raw_call(server, "GET", "mobile/init", cookie=value.replace("|", "%7C"))
+    second = await raw_call(server, "GET", "mobile/init", cookie=value.replace("|", separator))
 
     expect_ok(second.answer)
     again, _ = session_cookie(second.set_cookies)
@@ -457,18 +419,15 @@ async def test_login_with_an_unknown_email_is_401_bad_login_with_empty_data(serv
     assert answer.data == []
 
 
-async def test_login_with_a_body_that_is_not_json_is_400_request_error(server: Server):
+@pytest.mark.parametrize(
+    "raw", [b"{this is not json", b'["csrf", "email"]'], ids=["not-json", "json-array"]
+)
+async def test_login_with_a_body_that_is_not_a_json_object_is_400_request_error(
+    server: Server, raw: bytes
+):
     client = await guest(server)
 
-    answer = await client.request("POST", "auth/login", raw=b"{this is not json")
-
-    expect_error(answer, 400, "requestError")
-
-
-async def test_login_with_a_json_array_body_is_400_request_error(server: Server):
-    client = await guest(server)
-
-    answer = await client.request("POST", "auth/login", raw=b'["csrf", "email"]')
+    answer = await client.request("POST", "auth/login", raw=raw)
 
     expect_error(answer, 400, "requestError")
 
@@ -564,13 +523,7 @@ async def test_signup_logs_the_session_in_with_a_fresh_level_1_account(server: S
 async def test_signup_keeps_the_cookie_value_of_mobile_init(server: Server):
     init = await raw_call(server, "GET", "mobile/init")
     cookie, _ = session_cookie(init.set_cookies)
-    body = {
-        "csrf": init.answer.data[0]["c"],
-        "username": "ada",
-        "email": "ada@example.test",
-        "password": PASSWORD,
-        "response": "",
-    }
+    body = signup_fields("ada", init.answer.data[0]["c"])
 
     result = await raw_call(server, "POST", "users/signup", cookie=cookie, body=body)
 
@@ -658,13 +611,7 @@ async def test_signup_with_a_25_character_username_works(server: Server):
 
 async def test_signup_without_a_cookie_is_csrf_token_invalid(server: Server):
     client = server.client()
-    body = {
-        "csrf": "x",
-        "username": "ada",
-        "email": "ada@example.test",
-        "password": PASSWORD,
-        "response": "",
-    }
+    body = signup_fields("ada", "x")
 
     answer = await client.post("users/signup", body)
 
@@ -674,13 +621,7 @@ async def test_signup_without_a_cookie_is_csrf_token_invalid(server: Server):
 async def test_signup_without_a_cookie_starts_a_fresh_session_while_refusing(server: Server):
     # login-and-socket §2: "mobile/init, pages and signup create a fresh one" for a request
     # with a missing cookie; the CSRF check (§7.2) still refuses this signup.
-    body = {
-        "csrf": "x",
-        "username": "ada",
-        "email": "ada@example.test",
-        "password": PASSWORD,
-        "response": "",
-    }
+    body = signup_fields("ada", "x")
 
     result = await raw_call(server, "POST", "users/signup", body=body)
 

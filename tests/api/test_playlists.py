@@ -9,42 +9,14 @@ from typing import Any
 
 import pytest
 
+from tests.api.expect import MEDIA_KEYS, NOT_AUTHORIZED, expect_error, expect_ok, guest
 from tests.conftest import Server
-from tests.plug import ApiAnswer, PlugClient
+from tests.plug import PlugClient
 
-NOT_AUTHORIZED = "You are not authorized to access this resource."
 PLAYLIST_KEYS = {"active", "count", "id", "name"}
-MEDIA_KEYS = {"author", "cid", "duration", "format", "id", "image", "title"}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def check_envelope(answer: ApiAnswer) -> None:
-    """conventions §2: {data: list, meta: {}, status: str, time: number} on every answer."""
-    body = answer.body
-    assert set(body) == {"data", "meta", "status", "time"}, body
-    assert isinstance(body["data"], list), body
-    assert body["meta"] == {}, body
-    assert isinstance(body["status"], str), body
-    assert isinstance(body["time"], int | float) and not isinstance(body["time"], bool), body
-
-
-def expect_ok(answer: ApiAnswer) -> list[Any]:
-    check_envelope(answer)
-    assert answer.http_status == 200, answer
-    assert answer.status == "ok", answer
-    return answer.data
-
-
-def expect_error(answer: ApiAnswer, http_status: int, status: str, *text: Any) -> None:
-    """An error answer; `text` (when given) is the exact `data[0]`."""
-    check_envelope(answer)
-    assert answer.http_status == http_status, answer
-    assert answer.status == status, answer
-    if text:
-        assert answer.data, answer
-        assert answer.data[0] == text[0], answer
 
 
 def song(cid: str, duration: int = 180, **extra: Any) -> dict[str, Any]:
@@ -59,6 +31,12 @@ def song(cid: str, duration: int = 180, **extra: Any) -> dict[str, Any]:
     }
     item.update(extra)
     return item
+
+
+def song_with(cid: str, /, **changes: Any) -> dict[str, Any]:
+    """`song(cid)` with `changes` applied; a key changed to None is left out."""
+    item = {**song(cid), **changes}
+    return {key: value for key, value in item.items() if value is not None}
 
 
 async def new_playlist(client: PlugClient, name: str = "main", *cids: str) -> dict[str, Any]:
@@ -80,12 +58,6 @@ def cids(items: list[dict[str, Any]]) -> list[str]:
 
 def ids(items: list[dict[str, Any]]) -> list[int]:
     return [item["id"] for item in items]
-
-
-async def guest(server: Server) -> PlugClient:
-    client = server.client()
-    await client.csrf()
-    return client
 
 
 # ------------------------------------------------------------------- GET/POST playlists
@@ -223,17 +195,12 @@ async def test_playlists_without_a_session_are_401_not_authorized(server: Server
     expect_error(await client.get("playlists"), 401, "notAuthorized", NOT_AUTHORIZED)
 
 
-async def test_creating_a_playlist_with_a_body_that_is_not_json_is_400_request_error(
-    server: Server,
+@pytest.mark.parametrize("raw", [b'{"name": "main",', b"12"], ids=["not-json", "json-number"])
+async def test_creating_a_playlist_with_a_body_that_is_not_a_json_object_is_400_request_error(
+    server: Server, raw: bytes
 ):
     ada = await server.user("ada")
-    answer = await ada.request("POST", "playlists", raw=b'{"name": "main",')
-    expect_error(answer, 400, "requestError")
-
-
-async def test_creating_a_playlist_with_a_json_number_body_is_400_request_error(server: Server):
-    ada = await server.user("ada")
-    answer = await ada.request("POST", "playlists", raw=b"12")
+    answer = await ada.request("POST", "playlists", raw=raw)
     expect_error(answer, 400, "requestError")
 
 
@@ -684,7 +651,7 @@ async def test_inserting_an_unknown_format_is_not_a_valid_media_format(
 ):
     ada = await server.user("ada")
     playlist = await new_playlist(ada, "main", "a")
-    item = {key: value for key, value in {**song("b"), **override}.items() if value is not None}
+    item = song_with("b", **override)
 
     answer = await ada.post(f"playlists/{playlist['id']}/media/insert", {"media": [item]})
 
@@ -696,11 +663,7 @@ async def test_inserting_an_unknown_format_is_not_a_valid_media_format(
 async def test_inserting_without_a_cid_is_cid_is_required(server: Server, cid: Any):
     ada = await server.user("ada")
     playlist = await new_playlist(ada)
-    item = song("x")
-    if cid is None:
-        del item["cid"]
-    else:
-        item["cid"] = cid
+    item = song_with("x", cid=cid)
 
     answer = await ada.post(f"playlists/{playlist['id']}/media/insert", {"media": [item]})
 
@@ -715,11 +678,7 @@ async def test_inserting_without_a_cid_is_cid_is_required(server: Server, cid: A
 async def test_inserting_a_bad_duration_is_duration_is_invalid(server: Server, duration: Any):
     ada = await server.user("ada")
     playlist = await new_playlist(ada)
-    item = song("x")
-    if duration is None:
-        del item["duration"]
-    else:
-        item["duration"] = duration
+    item = song_with("x", duration=duration)
 
     answer = await ada.post(f"playlists/{playlist['id']}/media/insert", {"media": [item]})
 
@@ -773,21 +732,15 @@ async def test_inserting_into_someone_elses_playlist_is_404_not_found(server: Se
     assert cids(await media_of(ada, playlist["id"])) == ["a"]
 
 
-async def test_inserting_with_a_body_that_is_not_json_is_400_request_error(server: Server):
+@pytest.mark.parametrize(
+    "raw", [b"{media:[]}", b'[{"format": 1}]'], ids=["not-json", "json-array"]
+)
+async def test_inserting_with_a_body_that_is_not_a_json_object_is_400_request_error(
+    server: Server, raw: bytes
+):
     ada = await server.user("ada")
     playlist = await new_playlist(ada)
-    answer = await ada.request(
-        "POST", f"playlists/{playlist['id']}/media/insert", raw=b"{media:[]}"
-    )
-    expect_error(answer, 400, "requestError")
-
-
-async def test_inserting_with_a_json_array_body_is_400_request_error(server: Server):
-    ada = await server.user("ada")
-    playlist = await new_playlist(ada)
-    answer = await ada.request(
-        "POST", f"playlists/{playlist['id']}/media/insert", raw=b'[{"format": 1}]'
-    )
+    answer = await ada.request("POST", f"playlists/{playlist['id']}/media/insert", raw=raw)
     expect_error(answer, 400, "requestError")
 
 

@@ -10,26 +10,19 @@ from typing import Any
 
 import pytest
 
+from tests.api.expect import (
+    MEDIA_KEYS,
+    NOT_AUTHORIZED,
+    ROOM_USER_KEYS,
+    expect_error,
+    expect_ok,
+    guest,
+)
 from tests.conftest import Server
-from tests.plug import ApiAnswer, PlugClient
+from tests.plug import PlugClient
 
-NOT_AUTHORIZED = "You are not authorized to access this resource."
 NOT_IN_ROOM = "not in a room."
 UNAVAILABLE = "Room name unavailable"
-PUBLIC_USER_KEYS = {
-    "avatarID",
-    "badge",
-    "gRole",
-    "guest",
-    "id",
-    "joined",
-    "language",
-    "level",
-    "silver",
-    "slug",
-    "sub",
-    "username",
-}
 LISTING_KEYS = {
     "capacity",
     "cid",
@@ -66,39 +59,6 @@ META_KEYS = {
 # --------------------------------------------------------------------------- helpers
 
 
-def check_envelope(answer: ApiAnswer) -> None:
-    """conventions §2: {data: list, meta: {}, status: str, time: number} on every answer."""
-    body = answer.body
-    assert set(body) == {"data", "meta", "status", "time"}, body
-    assert isinstance(body["data"], list), body
-    assert body["meta"] == {}, body
-    assert isinstance(body["status"], str), body
-    assert isinstance(body["time"], int | float) and not isinstance(body["time"], bool), body
-
-
-def expect_ok(answer: ApiAnswer) -> list[Any]:
-    check_envelope(answer)
-    assert answer.http_status == 200, answer
-    assert answer.status == "ok", answer
-    return answer.data
-
-
-def expect_error(answer: ApiAnswer, http_status: int, status: str, *text: Any) -> None:
-    """An error answer; `text` (when given) is the exact `data[0]`."""
-    check_envelope(answer)
-    assert answer.http_status == http_status, answer
-    assert answer.status == status, answer
-    if text:
-        assert answer.data, answer
-        assert answer.data[0] == text[0], answer
-
-
-async def guest(server: Server) -> PlugClient:
-    client = server.client()
-    await client.csrf()
-    return client
-
-
 async def listing(client: PlugClient, query: str = "") -> list[dict[str, Any]]:
     return expect_ok(await client.get(f"rooms{query}"))
 
@@ -111,6 +71,15 @@ async def state(client: PlugClient) -> dict[str, Any]:
     data = expect_ok(await client.get("rooms/state"))
     assert len(data) == 1
     return dict(data[0])
+
+
+async def play_in_a_new_room(client: PlugClient) -> dict[str, Any]:
+    """`client` hosts "Night Owls", joins it and DJs one 180 s song; answers the playlist."""
+    room = await client.create_room("Night Owls")
+    await client.join(room["slug"])
+    playlist = await client.playlist(180)
+    await client.ok("POST", "booth")
+    return playlist
 
 
 # ------------------------------------------------------------------------ POST rooms
@@ -305,15 +274,14 @@ async def test_creating_a_room_without_a_session_is_401_not_authorized(server: S
     expect_error(answer, 401, "notAuthorized", NOT_AUTHORIZED)
 
 
-async def test_creating_a_room_with_a_body_that_is_not_json_is_400_request_error(server: Server):
+@pytest.mark.parametrize(
+    "raw", [b"{'name': 'single quotes'}", b'"Night Owls"'], ids=["not-json", "json-string"]
+)
+async def test_creating_a_room_with_a_body_that_is_not_a_json_object_is_400_request_error(
+    server: Server, raw: bytes
+):
     ada = await server.user("ada")
-    answer = await ada.request("POST", "rooms", raw=b"{'name': 'single quotes'}")
-    expect_error(answer, 400, "requestError")
-
-
-async def test_creating_a_room_with_a_json_string_body_is_400_request_error(server: Server):
-    ada = await server.user("ada")
-    answer = await ada.request("POST", "rooms", raw=b'"Night Owls"')
+    answer = await ada.request("POST", "rooms", raw=raw)
     expect_error(answer, 400, "requestError")
 
 
@@ -410,10 +378,7 @@ async def test_room_listing_entries_have_exactly_the_room_listing_keys(server: S
 
 async def test_room_listing_shows_the_current_play(server: Server):
     ada = await server.user("ada")
-    room = await ada.create_room("Night Owls")
-    await ada.join(room["slug"])
-    await ada.playlist(180)
-    await ada.ok("POST", "booth")
+    await play_in_a_new_room(ada)
 
     entry = (await listing(ada))[0]
 
@@ -447,10 +412,7 @@ async def test_room_listing_search_treats_percent_and_underscore_literally(serve
 
 async def test_room_listing_escapes_the_current_djs_name(server: Server):
     odd = await server.user("<b>ob")
-    room = await odd.create_room("Night Owls")
-    await odd.join(room["slug"])
-    await odd.playlist(180)
-    await odd.ok("POST", "booth")
+    await play_in_a_new_room(odd)
 
     entry = (await listing(odd))[0]
 
@@ -585,14 +547,11 @@ async def test_rooms_me_lists_the_rooms_the_caller_hosts_private_ones_included(s
 
 async def test_rooms_me_shows_the_current_dj_as_a_room_user(server: Server):
     ada = await server.user("ada")
-    room = await ada.create_room("Night Owls")
-    await ada.join(room["slug"])
-    await ada.playlist(180)
-    await ada.ok("POST", "booth")
+    await play_in_a_new_room(ada)
 
     entry = expect_ok(await ada.get("rooms/me"))[0]
 
-    assert set(entry["dj"]) == PUBLIC_USER_KEYS | {"role"}
+    assert set(entry["dj"]) == ROOM_USER_KEYS
     assert entry["dj"]["id"] == ada.user_id
     assert entry["dj"]["role"] == 5000
 
@@ -731,15 +690,14 @@ async def test_joining_without_a_session_is_401_not_authorized(server: Server):
     expect_error(answer, 401, "notAuthorized", NOT_AUTHORIZED)
 
 
-async def test_joining_with_a_body_that_is_not_json_is_400_request_error(server: Server):
+@pytest.mark.parametrize(
+    "raw", [b"slug=night-owls", b'["night-owls"]'], ids=["not-json", "json-array"]
+)
+async def test_joining_with_a_body_that_is_not_a_json_object_is_400_request_error(
+    server: Server, raw: bytes
+):
     ada = await server.user("ada")
-    answer = await ada.request("POST", "rooms/join", raw=b"slug=night-owls")
-    expect_error(answer, 400, "requestError")
-
-
-async def test_joining_with_a_json_array_body_is_400_request_error(server: Server):
-    ada = await server.user("ada")
-    answer = await ada.request("POST", "rooms/join", raw=b'["night-owls"]')
+    answer = await ada.request("POST", "rooms/join", raw=raw)
     expect_error(answer, 400, "requestError")
 
 
@@ -808,7 +766,7 @@ async def test_room_state_lists_everyone_else_as_room_users_and_counts_the_calle
     users = {user["id"]: user for user in room_state["users"]}
     assert set(users) == {ada.user_id, cleo.user_id}
     for user in users.values():
-        assert set(user) == PUBLIC_USER_KEYS | {"role"}
+        assert set(user) == ROOM_USER_KEYS
     assert users[ada.user_id]["role"] == 5000
     assert users[cleo.user_id]["role"] == 0
     assert users[cleo.user_id]["username"] == "cleo"
@@ -816,10 +774,7 @@ async def test_room_state_lists_everyone_else_as_room_users_and_counts_the_calle
 
 async def test_room_state_during_a_play_has_playback_and_the_current_dj(server: Server):
     ada = await server.user("ada")
-    room = await ada.create_room("Night Owls")
-    await ada.join(room["slug"])
-    playlist = await ada.playlist(180)
-    await ada.ok("POST", "booth")
+    playlist = await play_in_a_new_room(ada)
 
     room_state = await state(ada)
 
@@ -827,15 +782,7 @@ async def test_room_state_during_a_play_has_playback_and_the_current_dj(server: 
     playback = room_state["playback"]
     assert set(playback) == {"historyID", "media", "playlistID", "startTime"}
     assert playback["playlistID"] == playlist["id"]
-    assert set(playback["media"]) == {
-        "author",
-        "cid",
-        "duration",
-        "format",
-        "id",
-        "image",
-        "title",
-    }
+    assert set(playback["media"]) == MEDIA_KEYS
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", playback["startTime"])
     assert re.fullmatch(
         r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
@@ -873,10 +820,7 @@ async def test_room_history_of_a_fresh_room_is_empty(server: Server):
 
 async def test_room_history_puts_the_play_in_progress_first(server: Server):
     ada = await server.user("ada")
-    room = await ada.create_room("Night Owls")
-    await ada.join(room["slug"])
-    await ada.playlist(180)
-    await ada.ok("POST", "booth")
+    await play_in_a_new_room(ada)
     history_id = (await state(ada))["playback"]["historyID"]
 
     entries = expect_ok(await ada.get("rooms/history"))

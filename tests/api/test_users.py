@@ -5,30 +5,21 @@ Spec: rest.md §2, conventions.md §2–§3, §7 and §8.1.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
+from tests.api.expect import (
+    GUEST_USER,
+    NOT_AUTHORIZED,
+    PUBLIC_USER_KEYS,
+    WIRE_TIME,
+    expect_error,
+    expect_ok,
+    guest,
+)
 from tests.conftest import Server
-from tests.plug import ApiAnswer, PlugClient
 
-NOT_AUTHORIZED = "You are not authorized to access this resource."
-WIRE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
-PUBLIC_USER_KEYS = {
-    "avatarID",
-    "badge",
-    "gRole",
-    "guest",
-    "id",
-    "joined",
-    "language",
-    "level",
-    "silver",
-    "slug",
-    "sub",
-    "username",
-}
 SELF_KEYS = PUBLIC_USER_KEYS | {
     "blurb",
     "ignores",
@@ -50,57 +41,6 @@ DEFAULT_SETTINGS = {
     "tooltips": True,
     "videoOnly": False,
 }
-GUEST = {
-    "avatarID": "",
-    "badge": None,
-    "gRole": 0,
-    "guest": True,
-    "id": 0,
-    "joined": "",
-    "language": None,
-    "level": 0,
-    "role": 0,
-    "silver": False,
-    "slug": None,
-    "sub": 0,
-    "username": "",
-}
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def check_envelope(answer: ApiAnswer) -> None:
-    """conventions §2: {data: list, meta: {}, status: str, time: number} on every answer."""
-    body = answer.body
-    assert set(body) == {"data", "meta", "status", "time"}, body
-    assert isinstance(body["data"], list), body
-    assert body["meta"] == {}, body
-    assert isinstance(body["status"], str), body
-    assert isinstance(body["time"], int | float) and not isinstance(body["time"], bool), body
-
-
-def expect_ok(answer: ApiAnswer) -> list[Any]:
-    check_envelope(answer)
-    assert answer.http_status == 200, answer
-    assert answer.status == "ok", answer
-    return answer.data
-
-
-def expect_error(answer: ApiAnswer, http_status: int, status: str, *text: Any) -> None:
-    """An error answer; `text` (when given) is the exact `data[0]`."""
-    check_envelope(answer)
-    assert answer.http_status == http_status, answer
-    assert answer.status == status, answer
-    if text:
-        assert answer.data, answer
-        assert answer.data[0] == text[0], answer
-
-
-async def guest(server: Server) -> PlugClient:
-    client = server.client()
-    await client.csrf()
-    return client
 
 
 # -------------------------------------------------------------------------- users/me
@@ -115,7 +55,7 @@ async def test_users_me_for_a_guest_is_the_guest_object_plus_empty_self_fields(s
     me = dict(data[0])
     settings = me.pop("settings")
     assert me == {
-        **GUEST,
+        **GUEST_USER,
         "blurb": "",
         "ignores": [],
         "notifications": [],
@@ -317,18 +257,13 @@ async def test_users_bulk_with_a_non_numeric_entry_is_ids_is_invalid(server: Ser
     expect_error(answer, 400, "requestError", "ids is invalid")
 
 
-async def test_users_bulk_with_a_body_that_is_not_json_is_400_request_error(server: Server):
+@pytest.mark.parametrize("raw", [b"ids=1,2,3", b"[1, 2, 3]"], ids=["not-json", "json-array"])
+async def test_users_bulk_with_a_body_that_is_not_a_json_object_is_400_request_error(
+    server: Server, raw: bytes
+):
     ada = await server.user("ada")
 
-    answer = await ada.request("POST", "users/bulk", raw=b"ids=1,2,3")
-
-    expect_error(answer, 400, "requestError")
-
-
-async def test_users_bulk_with_a_json_array_body_is_400_request_error(server: Server):
-    ada = await server.user("ada")
-
-    answer = await ada.request("POST", "users/bulk", raw=b"[1, 2, 3]")
+    answer = await ada.request("POST", "users/bulk", raw=raw)
 
     expect_error(answer, 400, "requestError")
 

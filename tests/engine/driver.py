@@ -3,7 +3,8 @@
 `Room` owns a RoomEngine, a hand-moved clock and an in-memory table of active playlists.
 Every command is applied the way replug/live/runtime.py applies it: records are "stored" first
 (a PlaylistCycled moves the played item to the end of its playlist), then, when the outcome asks
-for it, the next play is started with the heads of the line, then the trailing events follow.
+for it, the next play is started with the heads of the line, its events follow
+(the engine itself holds back a leaving DJ's `userLeave` until after that advance).
 Each command returns the events the room would publish, in order.
 
 Expected events are built here by hand (not with the engine's own helpers), so that a wrong
@@ -185,9 +186,9 @@ class Room:
             return None
         return PlaylistHead(playlist.id, dict(playlist.items[0]))
 
-    def heads(self, user_ids: list[int]) -> dict[int, PlaylistHead]:
-        found = {user_id: self.head(user_id) for user_id in user_ids}
-        return {user_id: head for user_id, head in found.items() if head is not None}
+    def heads(self, user_ids: list[int]) -> dict[int, PlaylistHead | None]:
+        """Every user looked up, None for those without a valid playlist (as the hub sends)."""
+        return {user_id: self.head(user_id) for user_id in user_ids}
 
     def _store(self, records: list[Any]) -> None:
         for record in records:
@@ -211,10 +212,8 @@ class Room:
         if outcome.next_play_needed:
             following = self.engine.start_next_play(self.now, self.heads(self.engine.line()))
             assert not following.next_play_needed
-            assert not following.trailing
             self._store(following.records)
             events.extend(following.events)
-        events.extend(outcome.trailing)
         self.published.extend(events)
         return events
 

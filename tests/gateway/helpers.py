@@ -15,38 +15,6 @@ from tests.plug import PLUG_ORIGIN, PlugClient, PlugSocket
 
 _marks = itertools.count(1)
 
-# The keys of a RoomUser (conventions.md §8.1): PublicUser plus `role`.
-ROOM_USER_KEYS = {
-    "avatarID",
-    "badge",
-    "gRole",
-    "guest",
-    "id",
-    "joined",
-    "language",
-    "level",
-    "role",
-    "silver",
-    "slug",
-    "sub",
-    "username",
-}
-GUEST_USER = {
-    "avatarID": "",
-    "badge": None,
-    "gRole": 0,
-    "guest": True,
-    "id": 0,
-    "joined": "",
-    "language": None,
-    "level": 0,
-    "role": 0,
-    "silver": False,
-    "slug": None,
-    "sub": 0,
-    "username": "",
-}
-
 
 def ack(p: str, s: str = "dashboard") -> dict[str, Any]:
     return {"a": "ack", "p": p, "s": s}

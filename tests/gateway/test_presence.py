@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.expect import GUEST_USER, ROOM_USER_KEYS
 from tests.conftest import Server
 from tests.gateway.helpers import (
-    GUEST_USER,
-    ROOM_USER_KEYS,
     ack,
     authed,
     chats,

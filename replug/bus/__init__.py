@@ -1,1 +1,0 @@
-"""The one publish path every event leaves through."""
