@@ -25,6 +25,9 @@ AUTH_DEADLINE_SECONDS = 30.0
 HEARTBEAT_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024
 PLUG_ORIGIN = "https://plug.dj"
+# A room's queue is written out early once it holds this many frames, which bounds the
+# latency a burst adds and the size of one write.
+QUEUE_FLUSH_FRAMES = 256
 
 
 class Gateway:
@@ -38,6 +41,8 @@ class Gateway:
         self._keys = itertools.count(1)
         self._heartbeat: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._room_queue: dict[str, list[bytes]] = {}
+        self._flush_scheduled = False
 
     # ------------------------------------------------------------------ wiring
 
@@ -161,6 +166,8 @@ class Gateway:
         self._by_session[connection.session_id].add(connection)
         if connection.user_id:
             self._by_user[connection.user_id].add(connection)
+        if slug is not None:
+            self._flush_room(slug)
         connection.send(text_frame(event_bytes("ack", "1", slug or DASHBOARD)))
         if slug is not None:
             self._enter(connection, slug)
@@ -209,7 +216,13 @@ class Gateway:
     # ---------------------------------------------------------------- delivery
 
     def deliver(self, events: Sequence[Event]) -> None:
-        """Send each event to its recipients, encoding it once per distinct slug."""
+        """Send each event to its recipients, encoding it once per distinct slug.
+
+        Room events are framed once and queued per room; the queue is written at the end of
+        the current turn of the event loop, all frames in one write per socket. Under load a
+        turn applies many log entries, so a socket gets many frames (still one event each,
+        D10) per system call; when idle, a turn holds one event and nothing waits.
+        """
         for event in events:
             if event.name == MOVE_CONNECTIONS:
                 self._move(event)
@@ -223,10 +236,16 @@ class Gateway:
                 self._to_each(event, self._all)
 
     def _to_room(self, event: Event) -> None:
-        members = self._by_room.get(event.room or "")
+        room = event.room or ""
+        members = self._by_room.get(room)
         if not members:
             return
         frame = text_frame(event_bytes(event.name, event.payload, event.slug or DASHBOARD))
+        if event.exclude_user is None and event.exclude_session is None:
+            self._queue(room, frame)
+            return
+
+        self._flush_room(room)
         for connection in tuple(members):
             if event.exclude_user is not None and connection.user_id == event.exclude_user:
                 continue
@@ -237,6 +256,35 @@ class Gateway:
                 continue
             connection.send(frame)
 
+    def _queue(self, room: str, frame: bytes) -> None:
+        queued = self._room_queue.get(room)
+        if queued is None:
+            self._room_queue[room] = queued = []
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush_all)
+        queued.append(frame)
+        if len(queued) >= QUEUE_FLUSH_FRAMES:
+            self._flush_room(room)
+
+    def _flush_all(self) -> None:
+        self._flush_scheduled = False
+        for room in list(self._room_queue):
+            self._flush_room(room)
+
+    def _flush_room(self, room: str | None) -> None:
+        frames = self._room_queue.pop(room, None) if room is not None else None
+        if not frames:
+            return
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        for connection in tuple(self._by_room.get(room or "", ())):
+            connection.send(data)
+
+    def _send_now(self, connection: Connection, frame: bytes) -> None:
+        """A personal frame, after whatever its room queued before it (order per socket)."""
+        self._flush_room(connection.room)
+        connection.send(frame)
+
     def _to_each(self, event: Event, connections: Iterable[Connection]) -> None:
         frames: dict[str, bytes] = {}
         for connection in tuple(connections):
@@ -246,7 +294,7 @@ class Gateway:
             frame = frames.get(slug)
             if frame is None:
                 frame = frames[slug] = text_frame(event_bytes(event.name, event.payload, slug))
-            connection.send(frame)
+            self._send_now(connection, frame)
 
     def _move(self, event: Event) -> None:
         if event.user is not None:
@@ -262,11 +310,15 @@ class Gateway:
 
     def _enter(self, connection: Connection, slug: str) -> None:
         self._leave_room_set(connection)
+        # Frames queued before the arrival belong to those who were there.
+        self._flush_room(slug)
         connection.room = slug
         self._by_room[slug].add(connection)
 
     def _leave_room_set(self, connection: Connection) -> None:
         if connection.room is not None:
+            # Frames queued before the departure still belong to the one leaving.
+            self._flush_room(connection.room)
             _discard(self._by_room, connection.room, connection)
             connection.room = None
 
