@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit("replug: --workers needs --redis-url: the workers share live state there")
         sys.exit(supervise(config))
     try:
-        asyncio.run(serve(config))
+        _run(serve(config))
     except KeyboardInterrupt:
         pass
 
@@ -115,6 +116,16 @@ async def serve(config: Config) -> None:
     await services.gateway.stop()
     await runner.cleanup()
     await services.stop()
+
+
+def _run(main: Any) -> None:
+    """uvloop where it is installed: its transports write to sockets with less overhead."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def supervise(config: Config) -> int:
