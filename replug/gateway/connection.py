@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 # stalled reader can neither grow the server's memory nor hold up its room.
 SEND_BUFFER_LIMIT = 1 << 20
 ABORT_AFTER_CLOSE_SECONDS = 5.0
+# A reader too slow to keep up will not take a close frame either; cut it off sooner.
+ABORT_SLOW_READER_SECONDS = 1.0
 
 
 class Connection:
@@ -52,9 +54,9 @@ class Connection:
         self.transport.write(frame)
         if self.transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
             log.warning("Dropping socket %s: it reads too slowly", self.peer)
-            self.drop(1008, "too slow")
+            self.drop(1008, "too slow", abort_after=ABORT_SLOW_READER_SECONDS)
 
-    def drop(self, code: int, reason: str) -> None:
+    def drop(self, code: int, reason: str, abort_after: float = ABORT_AFTER_CLOSE_SECONDS) -> None:
         """Close from our side at once: send the close frame, then cut the line if ignored."""
         if self.closed:
             return
@@ -62,4 +64,4 @@ class Connection:
         self.transport.write(close_frame(code, reason))
         self.transport.close()
         loop = asyncio.get_running_loop()
-        loop.call_later(ABORT_AFTER_CLOSE_SECONDS, self.transport.abort)
+        loop.call_later(abort_after, self.transport.abort)
