@@ -7,6 +7,7 @@ import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -41,7 +42,7 @@ class Gateway:
         self._keys = itertools.count(1)
         self._heartbeat: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._room_queue: dict[str, list[bytes]] = {}
+        self._room_queue: dict[str, list[Queued]] = {}
         self._flush_scheduled = False
 
     # ------------------------------------------------------------------ wiring
@@ -237,26 +238,15 @@ class Gateway:
 
     def _to_room(self, event: Event) -> None:
         room = event.room or ""
-        members = self._by_room.get(room)
-        if not members:
+        if not self._by_room.get(room):
             return
         frame = text_frame(event_bytes(event.name, event.payload, event.slug or DASHBOARD))
         if event.exclude_user is None and event.exclude_session is None:
             self._queue(room, frame)
-            return
+        else:
+            self._queue(room, Excluding(frame, event.exclude_user, event.exclude_session))
 
-        self._flush_room(room)
-        for connection in tuple(members):
-            if event.exclude_user is not None and connection.user_id == event.exclude_user:
-                continue
-            if (
-                event.exclude_session is not None
-                and connection.session_id == event.exclude_session
-            ):
-                continue
-            connection.send(frame)
-
-    def _queue(self, room: str, frame: bytes) -> None:
+    def _queue(self, room: str, frame: Queued) -> None:
         queued = self._room_queue.get(room)
         if queued is None:
             self._room_queue[room] = queued = []
@@ -273,12 +263,33 @@ class Gateway:
             self._flush_room(room)
 
     def _flush_room(self, room: str | None) -> None:
-        frames = self._room_queue.pop(room, None) if room is not None else None
-        if not frames:
+        """Write a room's queued frames: the same bytes to every member not excluded."""
+        queued = self._room_queue.pop(room, None) if room is not None else None
+        if not queued:
             return
-        data = frames[0] if len(frames) == 1 else b"".join(frames)
-        for connection in tuple(self._by_room.get(room or "", ())):
-            connection.send(data)
+        members = tuple(self._by_room.get(room or "", ()))
+        excluding = [item for item in queued if isinstance(item, Excluding)]
+        plain = [item.frame if isinstance(item, Excluding) else item for item in queued]
+        data = plain[0] if len(plain) == 1 else b"".join(plain)
+        if not excluding:
+            for connection in members:
+                connection.send(data)
+            return
+
+        # A joiner is left out of its own userJoin (D18): only the few excluded sockets get
+        # bytes of their own; everyone else still shares one buffer.
+        users = {item.user for item in excluding if item.user is not None}
+        sessions = {item.session for item in excluding if item.session is not None}
+        for connection in members:
+            if connection.user_id in users or connection.session_id in sessions:
+                own = [
+                    item.frame if isinstance(item, Excluding) else item
+                    for item in queued
+                    if not (isinstance(item, Excluding) and item.leaves_out(connection))
+                ]
+                connection.send(b"".join(own))
+            else:
+                connection.send(data)
 
     def _send_now(self, connection: Connection, frame: bytes) -> None:
         """A personal frame, after whatever its room queued before it (order per socket)."""
@@ -328,6 +339,23 @@ class Gateway:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             for connection in tuple(self._all):
                 connection.send(HEARTBEAT_FRAME)
+
+
+@dataclass(frozen=True, slots=True)
+class Excluding:
+    """A queued room frame that some sockets must not get (the joiner's own userJoin)."""
+
+    frame: bytes
+    user: int | None
+    session: str | None
+
+    def leaves_out(self, connection: Connection) -> bool:
+        if self.user is not None and connection.user_id == self.user:
+            return True
+        return self.session is not None and connection.session_id == self.session
+
+
+Queued = bytes | Excluding
 
 
 def _discard(index: dict[Any, set[Connection]], key: Any, connection: Connection) -> None:
