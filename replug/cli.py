@@ -12,8 +12,6 @@ import sys
 import time
 from typing import Any
 
-from aiohttp import web
-
 from replug import __version__
 from replug.config import Config
 
@@ -81,30 +79,26 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def serve(config: Config) -> None:
-    from replug.app import build_app
+    from replug.listener import listen
     from replug.services import Services
 
     services = await Services.start(config)
-    runner = web.AppRunner(build_app(services), handle_signals=False, access_log=None)
-    await runner.setup()
-    reuse_port = os.environ.get(WORKER_ENV) == "1"
-    site = web.TCPSite(
-        runner, config.host, config.port, reuse_address=True, reuse_port=reuse_port or None
-    )
     try:
-        await site.start()
+        listener = await listen(
+            services, config.host, config.port, reuse_port=os.environ.get(WORKER_ENV) == "1"
+        )
     except OSError as error:
         log.error("Cannot listen on %s:%s: %s", config.host, config.port, error)
-        await runner.cleanup()
         await services.stop()
         raise SystemExit(1) from None
 
     log.info(
-        "Replug %s is listening on http://%s:%s/ (database: %s)",
+        "Replug %s is listening on http://%s:%s/ (database: %s%s)",
         __version__,
         config.host,
         config.port,
         _safe_url(config.database_url),
+        ", multi-node through Redis" if config.redis_url else "",
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,7 +108,7 @@ async def serve(config: Config) -> None:
 
     log.info("Shutting down")
     await services.gateway.stop()
-    await runner.cleanup()
+    await listener.close()
     await services.stop()
 
 

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from replug.app import build_app
 from replug.clock import FakeClock
 from replug.config import Config
+from replug.listener import Listener, listen
 from replug.services import Services
 from tests.plug import PlugClient
 
@@ -41,12 +40,14 @@ def test_config(database_url: str) -> Config:
 class Server:
     """A running server plus the handles tests need to drive it."""
 
-    def __init__(self, services: Services, test_server: TestServer, clock: FakeClock) -> None:
+    def __init__(self, services: Services, listener: Listener, clock: FakeClock) -> None:
         self.services = services
-        self.test_server = test_server
+        self.listener = listener
         self.clock = clock
-        self.base_url = str(test_server.make_url("")).rstrip("/")
-        self.http = aiohttp.ClientSession()
+        self.base_url = f"http://127.0.0.1:{listener.port}"
+        # A new connection per request, as plug clients open their sockets: upgrades then
+        # take the gateway's own path (tests of aiohttp's path make a keep-alive session).
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         self.clients: list[PlugClient] = []
 
     def client(self) -> PlugClient:
@@ -66,7 +67,8 @@ class Server:
 
     async def close(self) -> None:
         await self.http.close()
-        await self.test_server.close()
+        await self.services.gateway.stop()
+        await self.listener.close()
         await self.services.stop()
 
 
@@ -78,9 +80,8 @@ async def start_server(
 
     async def start() -> Server:
         services = await Services.start(test_config(database_url), clock)
-        test_server = TestServer(build_app(services), host="127.0.0.1")
-        await test_server.start_server()
-        server = Server(services, test_server, clock)
+        listener = await listen(services, "127.0.0.1", 0)
+        server = Server(services, listener, clock)
         started.append(server)
         return server
 

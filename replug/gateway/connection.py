@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-from aiohttp import web
+from collections import deque
+from typing import Any
 
 from replug.gateway.frames import close_frame
 
@@ -21,7 +21,6 @@ ABORT_SLOW_READER_SECONDS = 1.0
 
 class Connection:
     __slots__ = (
-        "ws",
         "transport",
         "key",
         "session_id",
@@ -30,11 +29,13 @@ class Connection:
         "authenticated",
         "closed",
         "peer",
+        "deadline",
+        "inbox",
+        "busy",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, peer: str):
-        self.ws = ws
-        self.transport = transport
+    def __init__(self, transport: asyncio.BaseTransport, peer: str) -> None:
+        self.transport: Any = transport
         self.peer = peer
         self.key: str | None = None
         self.session_id: str | None = None
@@ -42,6 +43,10 @@ class Connection:
         self.room: str | None = None
         self.authenticated = False
         self.closed = False
+        self.deadline: asyncio.TimerHandle | None = None
+        # Text messages read but not handled yet; one task at a time works through them.
+        self.inbox: deque[str] = deque()
+        self.busy = False
 
     @property
     def is_guest(self) -> bool:

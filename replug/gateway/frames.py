@@ -26,6 +26,11 @@ def close_frame(code: int, reason: str = "") -> bytes:
     return _header(CLOSE_OPCODE_FIN, len(body)) + body
 
 
+def control_frame(opcode: int, payload: bytes) -> bytes:
+    """A ping, pong or close frame; control payloads are at most 125 bytes."""
+    return _header(0x80 | opcode, len(payload)) + payload
+
+
 def _header(first_byte: int, length: int) -> bytes:
     if length < 126:
         return bytes((first_byte, length))

@@ -16,6 +16,8 @@ from aiohttp import WSMsgType, web
 from replug.engine.events import DASHBOARD, MOVE_CONNECTIONS, Event
 from replug.gateway.connection import Connection
 from replug.gateway.frames import HEARTBEAT_FRAME, event_bytes, text_frame
+from replug.gateway.handshake import UpgradeRequest, accept_response, refusal
+from replug.gateway.socket_protocol import SocketProtocol
 
 if TYPE_CHECKING:
     from replug.services import Services
@@ -29,6 +31,8 @@ PLUG_ORIGIN = "https://plug.dj"
 # A room's queue is written out early once it holds this many frames, which bounds the
 # latency a burst adds and the size of one write.
 QUEUE_FLUSH_FRAMES = 256
+# Messages one socket may have waiting to be handled; more are dropped (a flood).
+MAX_INBOX = 64
 
 
 class Gateway:
@@ -64,8 +68,33 @@ class Gateway:
 
     # --------------------------------------------------------------- handshake
 
+    def accept_upgrade(
+        self, transport: asyncio.Transport, request: UpgradeRequest, rest: bytes
+    ) -> asyncio.Protocol | None:
+        """The fast path: answer the upgrade ourselves and read frames off the transport."""
+        if not request.is_valid():
+            transport.write(refusal(400, "Bad Request", "not a valid WebSocket handshake"))
+            transport.close()
+            return None
+        if not self._origin_allowed(request.origin, request.host):
+            log.warning("Refused a socket from origin %r", request.origin)
+            transport.write(refusal(403, "Forbidden", "origin not allowed"))
+            transport.close()
+            return None
+
+        assert request.key is not None
+        transport.write(accept_response(request.key))
+        peer = transport.get_extra_info("peername")
+        connection = Connection(transport, f"{peer[0]}:{peer[1]}" if peer else "?")
+        self._admit(connection)
+        protocol = SocketProtocol(connection, self._message, self._lost, MAX_MESSAGE_BYTES)
+        if rest:
+            asyncio.get_running_loop().call_soon(protocol.data_received, rest)
+        return protocol
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        if not self._origin_allowed(request):
+        """The same socket through aiohttp, for an upgrade on a reused HTTP connection."""
+        if not self._origin_allowed(request.headers.get("Origin"), request.host):
             log.warning("Refused a socket from origin %r", request.headers.get("Origin"))
             return web.Response(status=403, text="origin not allowed")
 
@@ -77,24 +106,29 @@ class Gateway:
         transport = request.transport
         if transport is None:
             return ws
-        connection = Connection(ws, transport, request.remote or "?")
-        self._all.add(connection)
-        deadline = asyncio.get_running_loop().call_later(
-            AUTH_DEADLINE_SECONDS, self._auth_deadline, connection
-        )
+        connection = Connection(transport, request.remote or "?")
+        self._admit(connection)
         try:
-            await self._read(connection)
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    await self._on_text(connection, message.data)
+                elif message.type == WSMsgType.ERROR:
+                    break
         finally:
-            deadline.cancel()
             await self._forget(connection)
         return ws
 
-    def _origin_allowed(self, request: web.Request) -> bool:
-        origin = request.headers.get("Origin")
+    def _admit(self, connection: Connection) -> None:
+        self._all.add(connection)
+        connection.deadline = asyncio.get_running_loop().call_later(
+            AUTH_DEADLINE_SECONDS, self._auth_deadline, connection
+        )
+
+    def _origin_allowed(self, origin: str | None, host: str) -> bool:
         config = self._services.config
         if origin is None:
             return config.allow_missing_origin
-        own = {f"{scheme}://{request.host}" for scheme in ("http", "https")}
+        own = {f"{scheme}://{host}" for scheme in ("http", "https")}
         return origin == PLUG_ORIGIN or origin in own or origin in config.allowed_origins
 
     def _auth_deadline(self, connection: Connection) -> None:
@@ -103,18 +137,29 @@ class Gateway:
 
     # ----------------------------------------------------------------- reading
 
-    async def _read(self, connection: Connection) -> None:
-        async for message in connection.ws:
-            if message.type == WSMsgType.TEXT:
-                await self._on_text(connection, message.data)
-            elif message.type == WSMsgType.ERROR:
-                log.info(
-                    "Socket %s closed with an error: %s",
-                    connection.peer,
-                    connection.ws.exception(),
-                )
-                break
-            # Binary frames are ignored (login-and-socket §8.1).
+    def _message(self, connection: Connection, text: str) -> None:
+        """A whole text message from the fast path; handled in arrival order per socket."""
+        if len(connection.inbox) >= MAX_INBOX:
+            # Like plug.dj, excess chat is dropped without a word; the socket stays.
+            log.debug("Dropped a message from socket %s: too many waiting", connection.peer)
+            return
+        connection.inbox.append(text)
+        if not connection.busy:
+            connection.busy = True
+            self._spawn(self._work_through(connection))
+
+    async def _work_through(self, connection: Connection) -> None:
+        try:
+            while connection.inbox and not connection.closed:
+                await self._on_text(connection, connection.inbox.popleft())
+        except Exception:
+            log.exception("Handling a message from socket %s failed", connection.peer)
+        finally:
+            connection.busy = False
+            connection.inbox.clear()
+
+    def _lost(self, connection: Connection) -> None:
+        self._spawn(self._forget(connection))
 
     async def _on_text(self, connection: Connection, text: str) -> None:
         try:
@@ -199,7 +244,11 @@ class Gateway:
         await room.command("chat", user_id=connection.user_id, text=str(text))
 
     async def _forget(self, connection: Connection) -> None:
+        if connection not in self._all:
+            return
         connection.closed = True
+        if connection.deadline is not None:
+            connection.deadline.cancel()
         self._all.discard(connection)
         self._unindex(connection)
         if connection.key is not None:

@@ -66,17 +66,16 @@ async def test_a_reader_that_stalls_is_dropped_and_the_room_keeps_chatting(
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
 
     text = "x" * 200
-    for n in range(3000):
-        await ada_sock.chat(f"{n} {text}")
-        if gateway.connection_count == 2:
-            break
-        if n % 50 == 0:
-            await asyncio.sleep(0)
+    sent = 0
+    while gateway.connection_count == 3 and sent < 3000:
+        # In batches the server keeps up with, so that no message is dropped as a flood.
+        for _ in range(32):
+            await ada_sock.chat(f"{sent} {text}")
+            sent += 1
+        await ada_sock.wait_for("chat", count=sent, timeout=10)
 
     await wait_until(lambda: gateway.connection_count == 2, timeout=10)
     await bram_sock.chat("still flowing")
-    arrived = await ada_sock.wait_for("chat", count=1, timeout=10)
-    assert arrived
     await wait_until(
         lambda: any(
             event["p"].get("message") == "still flowing" for event in ada_sock.named("chat")
