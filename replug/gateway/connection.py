@@ -45,7 +45,8 @@ class Connection:
         self.closed = False
         self.deadline: asyncio.TimerHandle | None = None
         # Text messages read but not handled yet; one task at a time works through them.
-        self.inbox: deque[str] = deque()
+        # Made on the first message: an idle socket should cost as little as possible.
+        self.inbox: deque[str] | None = None
         self.busy = False
 
     @property

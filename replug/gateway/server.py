@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -15,9 +14,11 @@ from aiohttp import WSMsgType, web
 
 from replug.engine.events import DASHBOARD, MOVE_CONNECTIONS, Event
 from replug.gateway.connection import Connection
+from replug.gateway.fanout import Excluding, Fanout
 from replug.gateway.frames import HEARTBEAT_FRAME, event_bytes, text_frame
 from replug.gateway.handshake import UpgradeRequest, accept_response, refusal
 from replug.gateway.socket_protocol import SocketProtocol
+from replug.indexes import discard_from
 
 if TYPE_CHECKING:
     from replug.services import Services
@@ -28,9 +29,6 @@ AUTH_DEADLINE_SECONDS = 30.0
 HEARTBEAT_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024
 PLUG_ORIGIN = "https://plug.dj"
-# A room's queue is written out early once it holds this many frames, which bounds the
-# latency a burst adds and the size of one write.
-QUEUE_FLUSH_FRAMES = 256
 # Messages one socket may have waiting to be handled; more are dropped (a flood).
 MAX_INBOX = 64
 
@@ -46,8 +44,7 @@ class Gateway:
         self._keys = itertools.count(1)
         self._heartbeat: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._room_queue: dict[str, list[Queued]] = {}
-        self._flush_scheduled = False
+        self._fanout = Fanout(lambda room: self._by_room.get(room, ()))
 
     # ------------------------------------------------------------------ wiring
 
@@ -59,6 +56,7 @@ class Gateway:
             self._heartbeat.cancel()
         for task in list(self._tasks):
             task.cancel()
+        self._fanout.flush_all()
         for connection in list(self._all):
             connection.drop(1001, "server shutting down")
 
@@ -139,6 +137,8 @@ class Gateway:
 
     def _message(self, connection: Connection, text: str) -> None:
         """A whole text message from the fast path; handled in arrival order per socket."""
+        if connection.inbox is None:
+            connection.inbox = deque()
         if len(connection.inbox) >= MAX_INBOX:
             # Like plug.dj, excess chat is dropped without a word; the socket stays.
             log.debug("Dropped a message from socket %s: too many waiting", connection.peer)
@@ -149,14 +149,16 @@ class Gateway:
             self._spawn(self._work_through(connection))
 
     async def _work_through(self, connection: Connection) -> None:
+        inbox = connection.inbox
+        assert inbox is not None
         try:
-            while connection.inbox and not connection.closed:
-                await self._on_text(connection, connection.inbox.popleft())
+            while inbox and not connection.closed:
+                await self._on_text(connection, inbox.popleft())
         except Exception:
             log.exception("Handling a message from socket %s failed", connection.peer)
         finally:
             connection.busy = False
-            connection.inbox.clear()
+            inbox.clear()
 
     def _lost(self, connection: Connection) -> None:
         self._spawn(self._forget(connection))
@@ -212,8 +214,6 @@ class Gateway:
         self._by_session[connection.session_id].add(connection)
         if connection.user_id:
             self._by_user[connection.user_id].add(connection)
-        if slug is not None:
-            self._flush_room(slug)
         connection.send(text_frame(event_bytes("ack", "1", slug or DASHBOARD)))
         if slug is not None:
             self._enter(connection, slug)
@@ -259,19 +259,17 @@ class Gateway:
     def _unindex(self, connection: Connection) -> None:
         self._leave_room_set(connection)
         if connection.session_id is not None:
-            _discard(self._by_session, connection.session_id, connection)
+            discard_from(self._by_session, connection.session_id, connection)
         if connection.user_id:
-            _discard(self._by_user, connection.user_id, connection)
+            discard_from(self._by_user, connection.user_id, connection)
 
     # ---------------------------------------------------------------- delivery
 
     def deliver(self, events: Sequence[Event]) -> None:
         """Send each event to its recipients, encoding it once per distinct slug.
 
-        Room events are framed once and queued per room; the queue is written at the end of
-        the current turn of the event loop, all frames in one write per socket. Under load a
-        turn applies many log entries, so a socket gets many frames (still one event each,
-        D10) per system call; when idle, a turn holds one event and nothing waits.
+        Room events are framed once and queued on the room (see fanout.py); personal events
+        go out at once, after their socket's share of its room's queue.
         """
         for event in events:
             if event.name == MOVE_CONNECTIONS:
@@ -291,58 +289,13 @@ class Gateway:
             return
         frame = text_frame(event_bytes(event.name, event.payload, event.slug or DASHBOARD))
         if event.exclude_user is None and event.exclude_session is None:
-            self._queue(room, frame)
+            self._fanout.queue(room, frame)
         else:
-            self._queue(room, Excluding(frame, event.exclude_user, event.exclude_session))
-
-    def _queue(self, room: str, frame: Queued) -> None:
-        queued = self._room_queue.get(room)
-        if queued is None:
-            self._room_queue[room] = queued = []
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush_all)
-        queued.append(frame)
-        if len(queued) >= QUEUE_FLUSH_FRAMES:
-            self._flush_room(room)
-
-    def _flush_all(self) -> None:
-        self._flush_scheduled = False
-        for room in list(self._room_queue):
-            self._flush_room(room)
-
-    def _flush_room(self, room: str | None) -> None:
-        """Write a room's queued frames: the same bytes to every member not excluded."""
-        queued = self._room_queue.pop(room, None) if room is not None else None
-        if not queued:
-            return
-        members = tuple(self._by_room.get(room or "", ()))
-        excluding = [item for item in queued if isinstance(item, Excluding)]
-        plain = [item.frame if isinstance(item, Excluding) else item for item in queued]
-        data = plain[0] if len(plain) == 1 else b"".join(plain)
-        if not excluding:
-            for connection in members:
-                connection.send(data)
-            return
-
-        # A joiner is left out of its own userJoin (D18): only the few excluded sockets get
-        # bytes of their own; everyone else still shares one buffer.
-        users = {item.user for item in excluding if item.user is not None}
-        sessions = {item.session for item in excluding if item.session is not None}
-        for connection in members:
-            if connection.user_id in users or connection.session_id in sessions:
-                own = [
-                    item.frame if isinstance(item, Excluding) else item
-                    for item in queued
-                    if not (isinstance(item, Excluding) and item.leaves_out(connection))
-                ]
-                connection.send(b"".join(own))
-            else:
-                connection.send(data)
+            self._fanout.queue(room, Excluding(frame, event.exclude_user, event.exclude_session))
 
     def _send_now(self, connection: Connection, frame: bytes) -> None:
         """A personal frame, after whatever its room queued before it (order per socket)."""
-        self._flush_room(connection.room)
+        self._fanout.catch_up(connection, connection.room)
         connection.send(frame)
 
     def _to_each(self, event: Event, connections: Iterable[Connection]) -> None:
@@ -370,16 +323,17 @@ class Gateway:
 
     def _enter(self, connection: Connection, slug: str) -> None:
         self._leave_room_set(connection)
-        # Frames queued before the arrival belong to those who were there.
-        self._flush_room(slug)
         connection.room = slug
         self._by_room[slug].add(connection)
+        self._fanout.arrived(connection, slug)
 
     def _leave_room_set(self, connection: Connection) -> None:
-        if connection.room is not None:
+        room = connection.room
+        if room is not None:
             # Frames queued before the departure still belong to the one leaving.
-            self._flush_room(connection.room)
-            _discard(self._by_room, connection.room, connection)
+            self._fanout.catch_up(connection, room)
+            self._fanout.left(connection, room)
+            discard_from(self._by_room, room, connection)
             connection.room = None
 
     async def _beat(self) -> None:
@@ -388,29 +342,3 @@ class Gateway:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             for connection in tuple(self._all):
                 connection.send(HEARTBEAT_FRAME)
-
-
-@dataclass(frozen=True, slots=True)
-class Excluding:
-    """A queued room frame that some sockets must not get (the joiner's own userJoin)."""
-
-    frame: bytes
-    user: int | None
-    session: str | None
-
-    def leaves_out(self, connection: Connection) -> bool:
-        if self.user is not None and connection.user_id == self.user:
-            return True
-        return self.session is not None and connection.session_id == self.session
-
-
-Queued = bytes | Excluding
-
-
-def _discard(index: dict[Any, set[Connection]], key: Any, connection: Connection) -> None:
-    members = index.get(key)
-    if members is None:
-        return
-    members.discard(connection)
-    if not members:
-        del index[key]

@@ -45,6 +45,16 @@ def unmask(mask: bytes, payload: bytes) -> bytes:
 class SocketProtocol(asyncio.Protocol):
     """Turns incoming bytes into whole text messages for the gateway."""
 
+    __slots__ = (
+        "connection",
+        "_on_text",
+        "_on_lost",
+        "_max_message",
+        "_buffer",
+        "_fragments",
+        "_fragment_opcode",
+    )
+
     def __init__(
         self,
         connection: Connection,

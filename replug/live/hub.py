@@ -32,6 +32,7 @@ from replug.engine.events import (
     user_event,
 )
 from replug.engine.room import RoomEngine
+from replug.indexes import discard_from
 from replug.live.commands import apply_room_command, head_to_wire
 from replug.live.log import Entry, Log, LogClosed
 from replug.protocol.errors import ApiError, ServerError
@@ -339,9 +340,9 @@ class Hub:
 
     def _forget_socket(self, key: str, kill: bool) -> tuple[str, int, str]:
         node, user_id, session_id = self.sockets.pop(key)
-        _discard(self.session_sockets, session_id, key)
+        discard_from(self.session_sockets, session_id, key)
         if user_id:
-            _discard(self.user_sockets, user_id, key)
+            discard_from(self.user_sockets, user_id, key)
         if kill and node == self.node_id:
             self.sink.kill(key)
         return node, user_id, session_id
@@ -600,12 +601,3 @@ class Hub:
     def rearm_timers(self) -> None:
         for engine in self.engines.values():
             self._reschedule(engine)
-
-
-def _discard(index: dict[Any, set[str]], key: Any, value: str) -> None:
-    members = index.get(key)
-    if members is None:
-        return
-    members.discard(value)
-    if not members:
-        del index[key]

@@ -71,6 +71,13 @@ class Node:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def children(self) -> list[int]:
+        """Process ids of this node's workers (`--workers`)."""
+        found = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        )
+        return [int(pid) for pid in found.stdout.split()]
+
     def kill(self) -> None:
         """Die without saying goodbye, as a crashed machine would."""
         self.process.send_signal(signal.SIGKILL)
@@ -93,7 +100,7 @@ class Cluster:
         self.tmp_path = tmp_path
         self.nodes: list[Node] = []
 
-    def start_node(self) -> Node:
+    def start_node(self, *extra: str) -> Node:
         port = _free_port()
         log_path = self.tmp_path / f"node-{port}.log"
         env = {

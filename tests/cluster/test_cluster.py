@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -165,3 +166,31 @@ async def test_a_node_started_later_catches_up_with_the_room(
     assert [line["message"] for line in history] == ["before you came"]
     await ada_sock.chat("hello late node")
     assert (await bram_sock.wait_for("chat"))[0]["p"]["message"] == "hello late node"
+
+
+async def test_workers_share_one_port_and_stop_together(
+    cluster: Cluster, client_on: Callable[[Node], PlugClient]
+):
+    node = cluster.start_node("--workers", "2")
+    clients = [client_on(node) for _ in range(6)]
+    sockets = [await _member(client, f"user{n}") for n, client in enumerate(clients)]
+    room = await clients[0].create_room("Night Owls")
+    for client in clients:
+        await client.join(room["slug"])
+
+    await sockets[-1].chat("heard by all")
+
+    for sock in sockets:
+        assert (await sock.wait_for("chat"))[0]["p"]["message"] == "heard by all"
+    workers = node.children()
+    assert len(workers) == 2
+    node.stop()
+    assert all(not _alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
