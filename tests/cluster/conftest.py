@@ -125,6 +125,7 @@ class Cluster:
             self.redis_url,
             "--log-level",
             "info",
+            *extra,
         ]
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
