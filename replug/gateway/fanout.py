@@ -1,10 +1,16 @@
-"""Room frames queued and written in short windows: the same bytes to every member.
+"""Room frames queued and written together: the same bytes to every member.
 
-A room's events are framed once and queued. The queue is written when the room's window
-closes: at once if the room wrote nothing lately, else a moment after its last write, the
-moment growing with the room (up to 25 ms for 5,000 members). So a quiet room adds no
-latency, and a busy one writes many frames (each still one event, D10) per system call and
-socket, which is what makes a large room cheap to serve.
+A room's events are framed once and queued; the queue is written at the end of the current
+turn of the event loop. Under load a turn applies many log entries, so each socket gets many
+frames (each still one event, D10) per system call, which is what makes a large room cheap;
+when idle a turn holds one event and nothing waits.
+
+Arrivals are the exception. Every arrival is announced to everyone present (`userJoin`), so
+a crowd of N arriving costs N² deliveries, and arrivals come one by one off the network,
+each a turn of its own. A queue holding only arrivals is therefore written after a short
+window instead (at least 10 ms, and at least as long as the room's last write took), which
+gathers a crowd's announcements into few writes. Anything else in the queue, such as chat,
+is written at the end of the turn as usual and takes the waiting arrivals with it.
 
 Sockets that arrive while frames are queued must not get the earlier ones, and sockets that
 leave or get a personal frame first get their share of the queue, so that every socket sees
@@ -14,15 +20,17 @@ the events in the order they happened.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from replug.gateway.connection import Connection
 
 # Frames a queue may hold before it is written regardless of its window.
-QUEUE_FLUSH_FRAMES = 256
-SECONDS_PER_MEMBER = 5e-6
-MAX_WINDOW_SECONDS = 0.025
+QUEUE_FLUSH_FRAMES = 512
+# The window for a queue of arrivals only: at least this, at least the room's last write.
+ARRIVAL_WINDOW_SECONDS = 0.01
+MAX_ARRIVAL_WINDOW_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,33 +56,36 @@ class Fanout:
         self._queues: dict[str, list[Queued]] = {}
         # Sockets that already have the first N frames of a queue (or arrived after them).
         self._served: dict[str, dict[Connection, int]] = {}
-        self._last_write: dict[str, float] = {}
+        self._urgent: set[str] = set()
+        self._write_cost: dict[str, float] = {}
 
     def queue(self, room: str, item: Queued) -> None:
         queued = self._queues.get(room)
         if queued is None:
             self._queues[room] = queued = []
-            self._schedule(room)
+        urgent = not isinstance(item, Excluding)
+        if urgent and room not in self._urgent:
+            self._urgent.add(room)
+            asyncio.get_running_loop().call_soon(self.flush, room)
+        elif not queued and not urgent:
+            self._schedule_arrivals(room)
         queued.append(item)
         if len(queued) >= QUEUE_FLUSH_FRAMES:
             self.flush(room)
 
-    def _schedule(self, room: str) -> None:
+    def _schedule_arrivals(self, room: str) -> None:
         loop = asyncio.get_running_loop()
-        window = min(MAX_WINDOW_SECONDS, len(self._members(room)) * SECONDS_PER_MEMBER)
-        due = self._last_write.get(room, 0.0) + window
-        if due <= loop.time():
-            loop.call_soon(self.flush, room)
-        else:
-            loop.call_at(due, self.flush, room)
+        window = max(ARRIVAL_WINDOW_SECONDS, self._write_cost.get(room, 0.0))
+        loop.call_later(min(window, MAX_ARRIVAL_WINDOW_SECONDS), self.flush, room)
 
     def flush(self, room: str) -> None:
         """Write the room's queue: one shared buffer, and own bytes only where needed."""
         queued = self._queues.pop(room, None)
         served = self._served.pop(room, None)
+        self._urgent.discard(room)
         if not queued:
             return
-        self._last_write[room] = asyncio.get_running_loop().time()
+        started = time.perf_counter()
 
         exclusions = [item for item in queued if isinstance(item, Excluding)]
         users = {item.user for item in exclusions if item.user is not None}
@@ -92,6 +103,7 @@ class Fanout:
                 own = _share(queued, start, connection)
                 if own:
                     connection.send(own)
+        self._write_cost[room] = time.perf_counter() - started
 
     def flush_all(self) -> None:
         for room in list(self._queues):

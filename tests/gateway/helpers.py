@@ -61,6 +61,11 @@ async def room_with(server: Server, *names: str) -> tuple[str, list[PlugClient],
     for user in users:
         await user.join(slug)
         sockets.append(await authed(user))
+    # Arrivals are announced in short windows; settle so tests start from a quiet room.
+    for index, sock in enumerate(sockets):
+        later_arrivals = len(sockets) - 1 - index
+        if later_arrivals:
+            await sock.wait_for("userJoin", count=later_arrivals)
     return slug, users, sockets
 
 

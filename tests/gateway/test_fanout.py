@@ -89,19 +89,29 @@ async def test_catching_up_before_a_personal_frame_keeps_each_sockets_order():
     assert _writes(bram) == [b"firstsecond"]
 
 
-async def test_a_quiet_room_writes_at_once_and_a_busy_one_waits_for_its_window():
-    members = [_member(n, f"s{n}") for n in range(4000)]
+async def test_arrivals_alone_wait_for_a_window_and_gather_into_one_write():
+    members = [_member(n, f"s{n}") for n in range(10)]
     fanout = Fanout(lambda room: members)
-    loop = asyncio.get_running_loop()
 
-    fanout.queue("big", b"a")
+    fanout.queue("big", Excluding(b"join-1", 1, None))
     await asyncio.sleep(0)
-    first_write = loop.time()
-    fanout.queue("big", b"b")
-    fanout.queue("big", b"c")
-    await asyncio.sleep(0)
-    assert _writes(members[0]) == [b"a"]
+    fanout.queue("big", Excluding(b"join-2", 2, None))
+    await asyncio.sleep(0.002)
 
-    await asyncio.sleep(0.05)
-    assert _writes(members[0]) == [b"a", b"bc"]
-    assert loop.time() - first_write >= 0.015
+    assert _writes(members[5]) == []
+    await asyncio.sleep(0.03)
+    assert _writes(members[5]) == [b"join-1join-2"]
+    assert _writes(members[1]) == [b"join-2"]
+
+
+async def test_a_chat_is_written_at_once_and_takes_waiting_arrivals_with_it():
+    members = [_member(n, f"s{n}") for n in range(10)]
+    fanout = Fanout(lambda room: members)
+
+    fanout.queue("big", Excluding(b"join-1", 1, None))
+    await asyncio.sleep(0)
+    fanout.queue("big", b"chat")
+    await asyncio.sleep(0)
+
+    assert _writes(members[5]) == [b"join-1chat"]
+    assert _writes(members[1]) == [b"chat"]
