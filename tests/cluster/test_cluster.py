@@ -20,13 +20,10 @@ async def _member(client: PlugClient, name: str, slug: str | None = None) -> Plu
     return sock
 
 
-def _room_events(sock: PlugSocket) -> list[tuple[str, Any]]:
-    return [(event["a"], event["p"]) for event in sock.events if event["a"] != "ack"]
-
-
-async def test_clients_on_different_nodes_see_every_event_in_the_same_order(
+async def _three_nodes_one_room(
     cluster: Cluster, client_on: Callable[[Node], PlugClient]
-):
+) -> tuple[list[Node], list[PlugClient], list[PlugSocket]]:
+    """ada, bram and cleo, each on a node of their own, all in ada's room with a socket."""
     nodes = [cluster.start_node() for _ in range(3)]
     ada, bram, cleo = (client_on(node) for node in nodes)
     ada_sock = await _member(ada, "ada")
@@ -34,6 +31,19 @@ async def test_clients_on_different_nodes_see_every_event_in_the_same_order(
     await ada.join(room["slug"])
     bram_sock = await _member(bram, "bram", room["slug"])
     cleo_sock = await _member(cleo, "cleo", room["slug"])
+    return nodes, [ada, bram, cleo], [ada_sock, bram_sock, cleo_sock]
+
+
+def _room_events(sock: PlugSocket) -> list[tuple[str, Any]]:
+    return [(event["a"], event["p"]) for event in sock.events if event["a"] != "ack"]
+
+
+async def test_clients_on_different_nodes_see_every_event_in_the_same_order(
+    cluster: Cluster, client_on: Callable[[Node], PlugClient]
+):
+    nodes, (ada, bram, cleo), (ada_sock, bram_sock, cleo_sock) = await _three_nodes_one_room(
+        cluster, client_on
+    )
     await ada_sock.wait_for("userJoin", count=2)
     await ada.playlist(200)
     await bram.playlist(200)
@@ -62,13 +72,9 @@ async def test_clients_on_different_nodes_see_every_event_in_the_same_order(
 async def test_one_media_end_makes_exactly_one_advance_with_every_node_timing_it(
     cluster: Cluster, client_on: Callable[[Node], PlugClient]
 ):
-    nodes = [cluster.start_node() for _ in range(3)]
-    ada, bram, cleo = (client_on(node) for node in nodes)
-    ada_sock = await _member(ada, "ada")
-    room = await ada.create_room("Night Owls")
-    await ada.join(room["slug"])
-    bram_sock = await _member(bram, "bram", room["slug"])
-    cleo_sock = await _member(cleo, "cleo", room["slug"])
+    nodes, (ada, bram, cleo), (ada_sock, bram_sock, cleo_sock) = await _three_nodes_one_room(
+        cluster, client_on
+    )
     await ada.playlist(2, 2)
     await bram.playlist(2)
     await ada.ok("POST", "booth")
@@ -95,13 +101,9 @@ async def test_one_media_end_makes_exactly_one_advance_with_every_node_timing_it
 async def test_a_node_killed_mid_song_leaves_the_others_carrying_on(
     cluster: Cluster, client_on: Callable[[Node], PlugClient]
 ):
-    nodes = [cluster.start_node() for _ in range(3)]
-    ada, bram, cleo = (client_on(node) for node in nodes)
-    ada_sock = await _member(ada, "ada")
-    room = await ada.create_room("Night Owls")
-    await ada.join(room["slug"])
-    await _member(bram, "bram", room["slug"])
-    cleo_sock = await _member(cleo, "cleo", room["slug"])
+    nodes, (ada, bram, cleo), (ada_sock, _, cleo_sock) = await _three_nodes_one_room(
+        cluster, client_on
+    )
     await ada.playlist(3)
     await bram.playlist(3)
     await bram.ok("POST", "booth")
