@@ -55,6 +55,12 @@ def _wrap(endpoint: Endpoint, services: Services) -> Any:
             response = _respond(data, "ok", 200, started)
         except ApiError as error:
             response = _respond(error.data, error.status, error.http_status, started)
+        except web.HTTPRequestEntityTooLarge:
+            text = f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB."
+            response = _respond([text], "requestError", 413, started)
+        except ConnectionResetError:
+            log.info("Client went away during %s %s", request.method, request.path)
+            response = _respond([], "requestError", 400, started)
         except Exception:
             log.exception("Unexpected failure in %s %s", request.method, request.path)
             failure = ServerError()

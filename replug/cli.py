@@ -91,6 +91,7 @@ async def serve(config: Config) -> None:
         log.error("Cannot listen on %s:%s: %s", config.host, config.port, error)
         await services.stop()
         raise SystemExit(1) from None
+    await services.after_listening()
 
     log.info(
         "Replug %s is listening on http://%s:%s/ (database: %s%s)",

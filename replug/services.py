@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -13,11 +13,11 @@ from replug.gateway.server import Gateway
 from replug.live.cluster import Cluster, load_snapshot
 from replug.live.hub import Hub
 from replug.live.log import MemoryLog, RedisLog
+from replug.locks import KeyedLocks
 from replug.login_guard import LoginGuard
 from replug.passwords import Passwords
 from replug.sessions import SessionService
 from replug.storage.database import migrate, open_database
-from replug.storage.history import HistoryRepository
 from replug.storage.secrets import load_or_create_secret
 from replug.storage.store import Store
 
@@ -35,6 +35,7 @@ class Services:
     gateway: Gateway
     login_guard: LoginGuard
     cluster: Cluster | None = None
+    account_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     @classmethod
     async def start(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -46,11 +47,6 @@ class Services:
         cluster = None
         if config.redis_url:
             cluster = await _join_cluster(config.redis_url, hub)
-        else:
-            # One node: live state lived only in this process, so plays it cut off are over.
-            closed = await HistoryRepository(engine).close_unfinished()
-            if closed:
-                log.info("Closed %d plays that were cut off by the last shutdown", closed)
         secret = await load_or_create_secret(engine)
         services = cls(
             config=config,
@@ -72,6 +68,15 @@ class Services:
             hub.rearm_timers()
         services.gateway.start()
         return services
+
+    async def after_listening(self) -> None:
+        """Work that waits until this process owns its port, so that a second server started
+        by mistake on the same database fails before it touches anything."""
+        if self.cluster is None:
+            # One node: live state lived only in this process, so plays it cut off are over.
+            closed = await self.store.history.close_unfinished()
+            if closed:
+                log.info("Closed %d plays that were cut off by the last shutdown", closed)
 
     async def stop(self) -> None:
         await self.gateway.stop()

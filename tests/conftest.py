@@ -29,7 +29,7 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'replug.db'}"
 
 
-def test_config(database_url: str) -> Config:
+def server_config(database_url: str) -> Config:
     return Config(
         database_url=database_url,
         password_time_cost=1,
@@ -79,8 +79,9 @@ async def start_server(
     started: list[Server] = []
 
     async def start() -> Server:
-        services = await Services.start(test_config(database_url), clock)
+        services = await Services.start(server_config(database_url), clock)
         listener = await listen(services, "127.0.0.1", 0)
+        await services.after_listening()
         server = Server(services, listener, clock)
         started.append(server)
         return server

@@ -117,8 +117,9 @@ async def grab(call: Call) -> list[Any]:
     # before anything is copied; then the media goes into the playlist.
     media = runtime.engine.media_to_grab(call.user_id, history_id)
     item = {key: media[key] for key in ("format", "cid", "author", "title", "image", "duration")}
-    if await playlists.would_overflow(playlist_id, [item]):
-        raise RequestError("Playlist is full")
-    await runtime.command("grab", user_id=call.user_id, history_id=history_id)
-    await playlists.insert_media(playlist_id, [item], append=True)
+    async with call.services.account_locks.hold(("media", call.user_id)):
+        if await playlists.would_overflow(playlist_id, [item]):
+            raise RequestError("Playlist is full")
+        await runtime.command("grab", user_id=call.user_id, history_id=history_id)
+        await playlists.insert_media(playlist_id, [item], append=True)
     return [await playlists.wire(playlist_id)]

@@ -10,12 +10,15 @@ from replug.api import validate
 from replug.api.routing import Access, Call
 from replug.features import api
 from replug.protocol.errors import NotFound, RequestError, RoomRuleError, invalid, required
+from replug.protocol.text import has_control_characters
 from replug.storage.playlists import PLAYLIST_LIMIT
 
 PLAYLISTS_PER_USER = 100
 NAME_MAX = 30
 FORMATS = (1, 2)
 TEXT_LIMITS = {"author": 255, "title": 255, "image": 512}
+# A day: longer than any video or track a room plays, and safe for every client's numbers.
+MAX_DURATION_SECONDS = 24 * 3600
 
 
 def playlist_name(body: dict[str, Any]) -> str:
@@ -23,6 +26,8 @@ def playlist_name(body: dict[str, Any]) -> str:
     if name is None or name == "":
         raise required("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX:
+        raise invalid("name")
+    if has_control_characters(name):
         raise invalid("name")
     return name.strip()
 
@@ -54,7 +59,9 @@ def _media_item(item: Any) -> dict[str, Any]:
     duration = item.get("duration")
     if isinstance(duration, float) and duration.is_integer():
         duration = int(duration)
-    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
+    if isinstance(duration, bool) or not isinstance(duration, int):
+        raise invalid("duration")
+    if not 1 <= duration <= MAX_DURATION_SECONDS:
         raise invalid("duration")
 
     clean = {"format": media_format, "cid": cid.strip(), "duration": duration}
@@ -90,9 +97,10 @@ async def create_playlist(call: Call) -> list[Any]:
         raise RequestError("Playlist is full")
 
     playlists = call.services.store.playlists
-    if await playlists.count_for(call.user_id) >= PLAYLISTS_PER_USER:
-        raise RoomRuleError("Playlist limit reached")
-    return [await playlists.create(call.user_id, name, items, call.now)]
+    async with call.services.account_locks.hold(("playlists", call.user_id)):
+        if await playlists.count_for(call.user_id) >= PLAYLISTS_PER_USER:
+            raise RoomRuleError("Playlist limit reached")
+        return [await playlists.create(call.user_id, name, items, call.now)]
 
 
 @api.delete("/playlists/{id}", access=Access.ACCOUNT)
@@ -137,9 +145,10 @@ async def insert_media(call: Call) -> list[Any]:
     append = validate.boolean(call.body, "append", default=True)
 
     playlists = call.services.store.playlists
-    if await playlists.would_overflow(int(playlist["id"]), items):
-        raise RequestError("Playlist is full")
-    return await playlists.insert_media(int(playlist["id"]), items, append)
+    async with call.services.account_locks.hold(("media", call.user_id)):
+        if await playlists.would_overflow(int(playlist["id"]), items):
+            raise RequestError("Playlist is full")
+        return await playlists.insert_media(int(playlist["id"]), items, append)
 
 
 @api.post("/playlists/{id}/media/delete", access=Access.ACCOUNT)

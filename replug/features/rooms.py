@@ -66,14 +66,15 @@ async def create_room(call: Call) -> list[Any]:
     slug = _private_slug() if private else _usable_slug(name)
 
     store = call.services.store
-    if await store.rooms.hosted_count(call.user_id) >= HOST_LIMIT:
-        raise RoomRuleError("Host limit reached")
-    try:
-        room = await store.rooms.create(
-            slug=slug, name=name, host_id=call.user_id, private=private, now=call.now
-        )
-    except SlugTaken:
-        raise RequestError(ROOM_NAME_UNAVAILABLE) from None
+    async with call.services.account_locks.hold(("rooms", call.user_id)):
+        if await store.rooms.hosted_count(call.user_id) >= HOST_LIMIT:
+            raise RoomRuleError("Host limit reached")
+        try:
+            room = await store.rooms.create(
+                slug=slug, name=name, host_id=call.user_id, private=private, now=call.now
+            )
+        except SlugTaken:
+            raise RequestError(ROOM_NAME_UNAVAILABLE) from None
 
     log.info("Room %s (%s) created by user %s", room["slug"], room["id"], call.user_id)
     return [{"id": room["id"], "name": escape(room["name"]), "slug": room["slug"]}]

@@ -48,5 +48,9 @@ def cut_utf8(escaped: str, max_bytes: int) -> str:
     return cut
 
 
+# Bidirectional overrides and isolates can make a name read as another one.
+_BIDI_CONTROLS = frozenset(chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
 def has_control_characters(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in _BIDI_CONTROLS for ch in text)
