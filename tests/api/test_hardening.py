@@ -16,7 +16,7 @@ from tests.conftest import Server, server_config
 async def test_absurd_media_durations_are_invalid_not_a_server_error(server: Server, duration):
     ada = await server.user("ada")
     playlist = await ada.playlist(200)
-    body = '{"media": [{"format": 1, "cid": "long", "duration": %s}]}' % duration
+    body = '{"media": [{"format": 1, "cid": "long", "duration": ' + duration + "}]}"
 
     answer = await ada.request(
         "POST", f"playlists/{playlist['id']}/media/insert", raw=body.encode()
