@@ -21,6 +21,7 @@ from typing import Any
 
 from replug.engine.events import Event, HistoryEnded, HistoryStarted, Outcome, PlaylistCycled
 from replug.engine.room import PlaylistHead, RoomEngine
+from tests.api.expect import GUEST_USER
 
 SLUG = "night-owls"
 ROOM_ID = 581140
@@ -55,21 +56,8 @@ def room_user(user_id: int, *, level: int = 4, sub: int = 0, role: int = 0) -> d
     }
 
 
-GUEST = {
-    "avatarID": "",
-    "badge": None,
-    "gRole": 0,
-    "guest": True,
-    "id": 0,
-    "joined": "",
-    "language": None,
-    "level": 0,
-    "role": 0,
-    "silver": False,
-    "slug": None,
-    "sub": 0,
-    "username": "",
-}
+# The Guest object (conventions §8.1), the same expected shape the REST tests use.
+GUEST = GUEST_USER
 
 
 def song(media_id: int, duration: int = 180) -> dict[str, Any]:
