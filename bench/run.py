@@ -250,6 +250,7 @@ class Run:
         self.busy0 = machine_busy_seconds()
         self.family0 = family_cpu_seconds()
         self.others_cores = math.nan
+        self.reader_kind = "not started"
 
     def measure_others(self) -> None:
         """Average cores used by other processes on the machine during the run."""
@@ -283,9 +284,11 @@ class Run:
                 log=self.log,
                 limit_ms=args.limit_ms,
                 poll_interval=args.poll_ms / 1000,
+                reader=args.reader,
                 connect_timeout=args.connect_limit,
                 copies=args.source_copies if target == "source" else 1,
             )
+            self.reader_kind = bench.reader.kind
             await bench.connect_senders(sender_tokens)
             await bench.quiesce()
             await asyncio.sleep(0.5)
@@ -456,7 +459,7 @@ def report(run: Run) -> str:
         else "NOT pinned (fewer than 2 cores)",
         f"{args.senders} sender accounts; steps of {args.seconds:g}s; moderate rate "
         f"{args.moderate_rate:g} chats/s; latency limit p99 <= {args.limit_ms:g} ms; "
-        f"ratio = Replug / reference",
+        f"ratio = Replug / reference; load generator reader: {run.reader_kind}",
         f"other processes on the machine used {run.others_cores:.2f} cores on average meanwhile",
     ]
     for n in args.sizes:
@@ -682,6 +685,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=1.0,
         help="the generator's read interval in ms (see bench/README.md)",
+    )
+    parser.add_argument(
+        "--reader",
+        default="native",
+        choices=("native", "python"),
+        help="the generator's socket reader: C (built with cc; Python if that fails) or Python",
     )
     parser.add_argument(
         "--connect-concurrency",

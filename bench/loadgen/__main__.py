@@ -30,7 +30,13 @@ async def main(args: argparse.Namespace) -> None:
     else:
         listener_tokens = ["bench"] * args.listeners
         sender_tokens = ["bench"] * args.senders
-    bench = Bench(args.host, args.port, args.pid or os.getpid(), poll_interval=args.poll_ms / 1000)
+    bench = Bench(
+        args.host,
+        args.port,
+        args.pid or os.getpid(),
+        poll_interval=args.poll_ms / 1000,
+        reader=args.reader,
+    )
     try:
         await bench.connect_senders(sender_tokens)
         connected = await bench.connect_listeners(listener_tokens, 256, 120)
@@ -61,6 +67,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--poll-ms", type=float, default=1.0)
+    parser.add_argument("--reader", default="native", choices=("native", "python"))
     arguments = parser.parse_args()
     if arguments.host not in LOOPBACK:
         parser.error("the load generator only talks to servers on this machine")

@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loadgen.native import make_reader
 from loadgen.procstat import cpu_seconds, own_cpu_seconds, rss_bytes
 from loadgen.wsclient import (
     Client,
     ConnectError,
-    Reader,
     Tally,
     handshake_request,
     now_us,
@@ -154,6 +154,7 @@ class Bench:
         limit_ms: float = 100.0,
         poll_interval: float = 0.001,
         copies: int = 1,
+        reader: str = "native",
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the benchmark only talks to servers on this machine")
@@ -173,7 +174,7 @@ class Bench:
         self.slug: str | None = None
         self.server_errors: list[str] = []
         self.copies = copies
-        self.reader = Reader(poll_interval)
+        self.reader = make_reader(reader, poll_interval)
         self.reader.start()
 
     # ------------------------------------------------------------ connecting
@@ -464,7 +465,8 @@ class Bench:
             hi = lo
             lo = lo / 1.12
         if not accepted:
-            return RampResult(None, trials, [], _first_failure(results.get(hi, [])), False)
+            failed = results.get(hi, []) if hi is not None else []
+            return RampResult(None, trials, [], _first_failure(failed), False)
         confirm_runs = [r for r in results[lo] if r.passed]
 
         first_fail = _first_failure(results.get(hi, [])) if hi is not None else None

@@ -26,6 +26,7 @@ import select
 import socket
 import time
 from array import array
+from typing import Protocol
 
 monotonic_ns = time.monotonic_ns
 
@@ -97,6 +98,18 @@ def handshake_request(host: str, port: int, origin: str = "https://plug.dj") -> 
     ).encode()
 
 
+class SocketReader(Protocol):
+    """What a client needs of the reader that reads it (`Reader`, or `native.NativeReader`)."""
+
+    def new_client(self, sock: socket.socket, tally: Tally) -> Client: ...
+
+    def add(self, client: Client) -> None: ...
+
+    def remove(self, client: Client) -> None: ...
+
+    def want_write(self, client: Client) -> None: ...
+
+
 class Client:
     """One socket's state and counters; `feed` parses whatever one recv returned."""
 
@@ -131,13 +144,16 @@ class Client:
         self.close_code: int | None = None
         self.error: str | None = None
         self.outbox = b""
-        self.reader: Reader | None = None
+        self.reader: SocketReader | None = None
         self.floods = 0  # floodChat and rateLimit events: the server's chat limits at work
         self.newest = 0  # send time of the newest chat received, of any window
 
     @property
     def is_open(self) -> bool:
         return self.state == OPEN
+
+    def detach(self) -> None:
+        """Called when the socket closes before it reached a reader (see NativeClient)."""
 
     def feed(self, data: bytes, now: int) -> None:
         if self.buf:
@@ -284,45 +300,17 @@ class Client:
         self.lost("closed by the load generator")
 
 
-class Reader:
-    """Reads every open socket: poll, one recv each, parse; then sleep `interval`."""
+class RoundReader:
+    """What both readers share: a round every `interval` seconds until stopped."""
 
-    def __init__(self, interval: float = 0.001) -> None:
+    kind = "abstract"
+
+    def __init__(self, interval: float) -> None:
         self.interval = interval
-        self.epoll = select.epoll()
         self.clients: dict[int, Client] = {}
-        self.writers: set[int] = set()
         self.rounds = 0
-        self.reads = 0
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
-
-    def add(self, client: Client) -> None:
-        fd = client.sock.fileno()
-        client.reader = self
-        self.clients[fd] = client
-        self.epoll.register(fd, select.EPOLLIN | (select.EPOLLOUT if client.outbox else 0))
-        if client.outbox:
-            self.writers.add(fd)
-
-    def remove(self, client: Client) -> None:
-        try:
-            fd = client.sock.fileno()
-        except OSError:
-            return
-        if self.clients.pop(fd, None) is not None:
-            self.writers.discard(fd)
-            try:
-                self.epoll.unregister(fd)
-            except (OSError, ValueError):
-                pass
-        client.reader = None
-
-    def want_write(self, client: Client) -> None:
-        fd = client.sock.fileno()
-        if fd in self.clients and fd not in self.writers:
-            self.writers.add(fd)
-            self.epoll.modify(fd, select.EPOLLIN | select.EPOLLOUT)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -333,36 +321,94 @@ class Reader:
             await self._task
         for client in list(self.clients.values()):
             client.close()
-        self.epoll.close()
+        self._release()
 
     async def _run(self) -> None:
-        clients = self.clients
-        poll = self.epoll.poll
-        pollout = select.EPOLLOUT
         while not self._stopped:
             self.rounds += 1
-            events = poll(0, len(clients) + 1)
-            for fd, mask in events:
-                client = clients.get(fd)
-                if client is None:
-                    continue
-                if mask & pollout and client.flush():
-                    self.writers.discard(fd)
-                    if fd in clients:
-                        self.epoll.modify(fd, select.EPOLLIN)
-                try:
-                    data = client.sock.recv(RECV_SIZE)
-                except BlockingIOError:
-                    continue
-                except OSError as error:
-                    client.lost(f"connection lost ({error})")
-                    continue
-                if not data:
-                    client.lost("connection closed by server")
-                    continue
-                self.reads += 1
-                client.feed(data, monotonic_ns() // 1000)
+            self._round()
             await asyncio.sleep(self.interval)
+
+    def remove(self, client: Client) -> None:
+        try:
+            fd = client.sock.fileno()
+        except OSError:
+            return
+        if self.clients.pop(fd, None) is not None:
+            self._forget(fd, client)
+        client.reader = None
+
+    def _forget(self, fd: int, client: Client) -> None:
+        raise NotImplementedError
+
+    def _round(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+
+class Reader(RoundReader):
+    """Reads every open socket: poll, one recv each, parse; then sleep `interval`."""
+
+    kind = "python"
+
+    def __init__(self, interval: float = 0.001) -> None:
+        super().__init__(interval)
+        self.epoll = select.epoll()
+        self.writers: set[int] = set()
+        self.reads = 0
+
+    def new_client(self, sock: socket.socket, tally: Tally) -> Client:
+        return Client(sock, tally)
+
+    def add(self, client: Client) -> None:
+        fd = client.sock.fileno()
+        client.reader = self
+        self.clients[fd] = client
+        self.epoll.register(fd, select.EPOLLIN | (select.EPOLLOUT if client.outbox else 0))
+        if client.outbox:
+            self.writers.add(fd)
+
+    def _forget(self, fd: int, client: Client) -> None:
+        self.writers.discard(fd)
+        try:
+            self.epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def want_write(self, client: Client) -> None:
+        fd = client.sock.fileno()
+        if fd in self.clients and fd not in self.writers:
+            self.writers.add(fd)
+            self.epoll.modify(fd, select.EPOLLIN | select.EPOLLOUT)
+
+    def _release(self) -> None:
+        self.epoll.close()
+
+    def _round(self) -> None:
+        clients = self.clients
+        pollout = select.EPOLLOUT
+        for fd, mask in self.epoll.poll(0, len(clients) + 1):
+            client = clients.get(fd)
+            if client is None:
+                continue
+            if mask & pollout and client.flush():
+                self.writers.discard(fd)
+                if fd in clients:
+                    self.epoll.modify(fd, select.EPOLLIN)
+            try:
+                data = client.sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                continue
+            except OSError as error:
+                client.lost(f"connection lost ({error})")
+                continue
+            if not data:
+                client.lost("connection closed by server")
+                continue
+            self.reads += 1
+            client.feed(data, monotonic_ns() // 1000)
 
 
 async def open_client(
@@ -370,7 +416,7 @@ async def open_client(
     port: int,
     token: str,
     tally: Tally,
-    reader: Reader,
+    reader: SocketReader,
     timeout: float,
     request: bytes | None = None,
 ) -> Client:
@@ -380,7 +426,7 @@ async def open_client(
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client = Client(sock, tally)
+    client = reader.new_client(sock, tally)
     request = (request or handshake_request(host, port)).replace(
         b"@KEY@", base64.b64encode(os.urandom(16))
     )
@@ -420,6 +466,7 @@ async def open_client(
         await asyncio.wait_for(setup(), timeout)
     except BaseException:
         client.state = CLOSED
+        client.detach()
         sock.close()
         raise
     reader.add(client)
