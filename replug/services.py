@@ -13,8 +13,8 @@ from replug.gateway.server import Gateway
 from replug.live.cluster import Cluster, load_snapshot
 from replug.live.hub import Hub
 from replug.live.log import MemoryLog, RedisLog
-from replug.locks import KeyedLocks
-from replug.login_guard import LoginGuard
+from replug.locks import KeyedLocks, SharedLocks
+from replug.login_guard import LoginGuard, MemoryLoginGuard, RedisLoginGuard
 from replug.passwords import Passwords
 from replug.sessions import SessionService
 from replug.storage.database import migrate, open_database
@@ -48,6 +48,11 @@ class Services:
         if config.redis_url:
             cluster = await _join_cluster(config.redis_url, hub)
         secret = await load_or_create_secret(engine)
+        login_guard: LoginGuard = MemoryLoginGuard(clock)
+        account_locks = KeyedLocks()
+        if cluster is not None:
+            login_guard = RedisLoginGuard(cluster.redis, clock)
+            account_locks = SharedLocks(cluster.redis)
         services = cls(
             config=config,
             clock=clock,
@@ -56,8 +61,9 @@ class Services:
             sessions=SessionService(store, secret, clock),
             passwords=Passwords(config.password_time_cost, config.password_memory_kib),
             gateway=None,  # type: ignore[arg-type]
-            login_guard=LoginGuard(clock),
+            login_guard=login_guard,
             cluster=cluster,
+            account_locks=account_locks,
         )
         services.gateway = Gateway(services)
         hub.sink = services.gateway

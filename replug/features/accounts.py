@@ -70,17 +70,17 @@ async def login(call: Call) -> list[Any]:
     _check_csrf(call)
 
     guard = call.services.login_guard
-    if guard.blocked(email):
+    if await guard.blocked(email):
         log.warning("Refused a login: too many failures for one address")
         raise FloodApi("Too many failed logins; try again later.")
 
     user = await call.services.store.users.by_email(email.strip())
     stored_hash = user["password_hash"] if user is not None else None
     if not await call.services.passwords.verify(stored_hash, password) or user is None:
-        guard.failed(email)
+        await guard.failed(email)
         raise BadLogin()
 
-    guard.succeeded(email)
+    await guard.succeeded(email)
 
     await _bind(call, int(user["id"]))
     return []

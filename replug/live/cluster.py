@@ -45,6 +45,7 @@ async def load_snapshot(redis: Any, hub: Hub) -> str:
 
 class Cluster:
     def __init__(self, redis: Any, hub: Hub, log_: RedisLog) -> None:
+        self.redis = redis  # also the home of the shared locks and the login guard
         self._redis = redis
         self._hub = hub
         self._log = log_
