@@ -247,6 +247,19 @@ class RoomEngine:
     def population(self) -> int:
         return len(self.members)
 
+    @property
+    def is_empty(self) -> bool:
+        """Nobody here or due back, nothing playing or about to: only chat memory is left."""
+        return not (
+            self.members
+            or self.guests
+            or self.away_users
+            or self.away_guests
+            or self.waitlist
+            or self.play is not None
+            or self.awaiting_next_since is not None
+        )
+
     # ------------------------------------------------------------------ timers
 
     def next_deadline(self) -> float | None:

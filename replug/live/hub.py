@@ -46,6 +46,10 @@ Outcomes = dict[int, Outcome]
 # keep joining faster than we look, and the retry timer takes over.
 NEXT_PLAY_ATTEMPTS = 5
 CATCH_UP_ROUNDS = 1000
+# A room nobody has been in for this long leaves memory (with its chat memory, which is all
+# an empty room holds); the next arrival starts it again from the database.
+EMPTY_ROOM_KEPT_SECONDS = 600.0
+EMPTY_ROOM_SWEEP_SECONDS = 60.0
 
 
 class SocketSink(Protocol):
@@ -132,6 +136,10 @@ class Hub:
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._ticking: set[int] = set()
+        # When each empty room became empty, by this node's clock: only a hint for proposing
+        # `forget`; applying it checks emptiness again, the same on every node.
+        self._empty_since: dict[int, float] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumer: asyncio.Task[None] | None = None
         self.applied = 0
@@ -147,15 +155,20 @@ class Hub:
             "end_session": self._apply_end_session,
             "node_gone": self._apply_node_gone,
             "emit": self._apply_emit,
+            "forget": self._apply_forget,
         }
 
     # --------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        self._consumer = asyncio.get_running_loop().create_task(self._consume())
+        loop = asyncio.get_running_loop()
+        self._consumer = loop.create_task(self._consume())
+        self._sweeper = loop.create_task(self._sweep_empty_rooms())
 
     async def stop(self) -> None:
         self._stopped = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
@@ -214,7 +227,14 @@ class Hub:
         """Publish what one engine command produced and re-arm the room's timer."""
         self._publish(engine, outcome.events)
         self._reschedule(engine)
+        self._note_emptiness(engine)
         return outcome
+
+    def _note_emptiness(self, engine: RoomEngine) -> None:
+        if not engine.is_empty:
+            self._empty_since.pop(engine.room_id, None)
+        elif engine.room_id not in self._empty_since:
+            self._empty_since[engine.room_id] = self.clock.now()
 
     def _publish(self, engine: RoomEngine, events: Sequence[Event]) -> None:
         for event in events:
@@ -363,6 +383,20 @@ class Hub:
 
     def _apply_emit(self, entry: Entry) -> Outcomes:
         self.sink.deliver([Event(**event) for event in entry["events"]])
+        return {}
+
+    def _apply_forget(self, entry: Entry) -> Outcomes:
+        room_id = int(entry["room_id"])
+        engine = self.engines.get(room_id)
+        # Someone may have arrived between the proposal and now: then the room stays.
+        if engine is None or not engine.is_empty:
+            return {}
+        del self.engines[room_id]
+        self._empty_since.pop(room_id, None)
+        timer = self._timers.pop(room_id, None)
+        if timer is not None:
+            timer.cancel()
+        log.info("Room %s was empty for a while; its live copy left memory", engine.slug)
         return {}
 
     # ---------------------------------------------------------------- proposing
@@ -575,6 +609,27 @@ class Hub:
             for room_id in due:
                 await self._tick(room_id)
 
+    # -------------------------------------------------------------- empty rooms
+
+    async def forget_empty_rooms(self) -> int:
+        """Propose to drop every room that has been empty for EMPTY_ROOM_KEPT_SECONDS."""
+        cutoff = self.clock.now() - EMPTY_ROOM_KEPT_SECONDS
+        stale = [room_id for room_id, since in self._empty_since.items() if since <= cutoff]
+        for room_id in stale:
+            await self.forget_room_if_empty(room_id)
+        return len(stale)
+
+    async def forget_room_if_empty(self, room_id: int) -> None:
+        await self._propose("forget", room_id=room_id)
+
+    async def _sweep_empty_rooms(self) -> None:
+        while True:
+            await asyncio.sleep(EMPTY_ROOM_SWEEP_SECONDS)
+            try:
+                await self.forget_empty_rooms()
+            except Exception:
+                log.exception("Dropping empty rooms from memory failed; will try again")
+
     # ---------------------------------------------------------------- snapshots
 
     def snapshot(self) -> dict[str, Any]:
@@ -587,9 +642,11 @@ class Hub:
 
     def restore(self, data: dict[str, Any]) -> None:
         self.engines = {}
+        self._empty_since = {}
         for state in data["engines"]:
             engine = RoomEngine.restore(state)
             self.engines[engine.room_id] = engine
+            self._note_emptiness(engine)
         self.user_room = {int(user_id): int(room) for user_id, room in data["user_room"]}
         self.guest_room = {str(session): int(room) for session, room in data["guest_room"]}
         for key, node, user_id, session_id in data["sockets"]:
