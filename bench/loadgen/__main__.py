@@ -24,6 +24,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 async def main(args: argparse.Namespace) -> None:
     if args.replug:
         cast = await replug_setup.make_senders(args.host, args.port, args.senders)
+        await replug_setup.rejoin(args.host, args.port, cast)
         await replug_setup.make_guests(args.host, args.port, cast, args.listeners)
         listener_tokens = cast.guest_tokens
         sender_tokens = [account.token for account in cast.senders]

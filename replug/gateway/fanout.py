@@ -12,6 +12,15 @@ window instead (at least 10 ms, and at least as long as the room's last write to
 gathers a crowd's announcements into few writes. Anything else in the queue, such as chat,
 is written at the end of the turn as usual and takes the waiting arrivals with it.
 
+In a big room one write to every member takes long (about 30 ms for 4,000 sockets here, one
+`send` each), and a write costs nearly the same for one frame as for several. Written as soon
+as they come, chats arriving faster than that would each get a write of their own, the
+room's writes would fill the whole core, and latency would pile up. So when a room's last
+write took more than HOLD_MIN_COST_SECONDS, the next one waits until half that time has passed
+since the last one ended (never more than MAX_HOLD_SECONDS): writes take at most two thirds
+of the core, and whatever came meanwhile shares them. A chat in a quiet room is not held,
+since its room's last write ended long ago. Small rooms never wait.
+
 Sockets that arrive while frames are queued must not get the earlier ones, and sockets that
 leave or get a personal frame first get their share of the queue, so that every socket sees
 the events in the order they happened.
@@ -31,6 +40,10 @@ QUEUE_FLUSH_FRAMES = 512
 # The window for a queue of arrivals only: at least this, at least the room's last write.
 ARRIVAL_WINDOW_SECONDS = 0.01
 MAX_ARRIVAL_WINDOW_SECONDS = 0.1
+# Holding writes in big rooms: only after a write this slow, for this share of its time.
+HOLD_MIN_COST_SECONDS = 0.004
+HOLD_FRACTION = 0.5
+MAX_HOLD_SECONDS = 0.025
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +71,7 @@ class Fanout:
         self._served: dict[str, dict[Connection, int]] = {}
         self._urgent: set[str] = set()
         self._write_cost: dict[str, float] = {}
+        self._write_ended: dict[str, float] = {}
 
     def queue(self, room: str, item: Queued) -> None:
         queued = self._queues.get(room)
@@ -66,12 +80,24 @@ class Fanout:
         urgent = not isinstance(item, Excluding)
         if urgent and room not in self._urgent:
             self._urgent.add(room)
-            asyncio.get_running_loop().call_soon(self.flush, room)
+            self._schedule_write(room)
         elif not queued and not urgent:
             self._schedule_arrivals(room)
         queued.append(item)
         if len(queued) >= QUEUE_FLUSH_FRAMES:
             self.flush(room)
+
+    def _schedule_write(self, room: str) -> None:
+        loop = asyncio.get_running_loop()
+        cost = self._write_cost.get(room, 0.0)
+        hold = 0.0
+        if cost >= HOLD_MIN_COST_SECONDS:
+            ready_at = self._write_ended[room] + HOLD_FRACTION * cost
+            hold = min(ready_at - loop.time(), MAX_HOLD_SECONDS)
+        if hold > 0:
+            loop.call_later(hold, self.flush, room)
+        else:
+            loop.call_soon(self.flush, room)
 
     def _schedule_arrivals(self, room: str) -> None:
         loop = asyncio.get_running_loop()
@@ -104,6 +130,7 @@ class Fanout:
                 if own:
                     connection.send(own)
         self._write_cost[room] = time.perf_counter() - started
+        self._write_ended[room] = asyncio.get_running_loop().time()
 
     def flush_all(self) -> None:
         for room in list(self._queues):

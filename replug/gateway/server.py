@@ -210,6 +210,10 @@ class Gateway:
             return
 
         connection.authenticated = True
+        if connection.deadline is not None:
+            # Let the timer go now rather than in 30 s: thousands of idle ones add up.
+            connection.deadline.cancel()
+            connection.deadline = None
         assert connection.session_id is not None and connection.user_id is not None
         self._by_session[connection.session_id].add(connection)
         if connection.user_id:

@@ -7,9 +7,10 @@ see exactly which bytes each socket got in which write.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from replug.gateway.connection import Connection
-from replug.gateway.fanout import Excluding, Fanout
+from replug.gateway.fanout import HOLD_MIN_COST_SECONDS, MAX_HOLD_SECONDS, Excluding, Fanout
 
 
 class RecordingTransport:
@@ -23,8 +24,21 @@ class RecordingTransport:
         return 0
 
 
-def _member(user_id: int, session: str) -> Connection:
-    connection = Connection(RecordingTransport(), f"peer{user_id}")  # type: ignore[arg-type]
+class SlowTransport(RecordingTransport):
+    """A socket whose writes take `seconds` each, as in a room of thousands."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def write(self, data: bytes) -> None:
+        time.sleep(self.seconds)
+        super().write(data)
+
+
+def _member(user_id: int, session: str, transport: RecordingTransport | None = None) -> Connection:
+    transport = transport or RecordingTransport()
+    connection = Connection(transport, f"peer{user_id}")  # type: ignore[arg-type]
     connection.user_id, connection.session_id = user_id, session
     return connection
 
@@ -115,3 +129,69 @@ async def test_a_chat_is_written_at_once_and_takes_waiting_arrivals_with_it():
 
     assert _writes(members[5]) == [b"join-1chat"]
     assert _writes(members[1]) == [b"chat"]
+
+
+# ------------------------------------------------------------------ holding writes in big rooms
+
+
+def _slow_room(write_seconds: float) -> list[Connection]:
+    """Three members whose writes together take 3 × write_seconds."""
+    return [_member(n, f"s{n}", SlowTransport(write_seconds)) for n in (1, 2, 3)]
+
+
+async def test_after_a_slow_write_the_next_chats_are_held_and_share_one_write():
+    members = _slow_room(HOLD_MIN_COST_SECONDS)
+    fanout = Fanout(lambda room: members)
+    fanout.queue("big", b"first")
+    await asyncio.sleep(0)  # the first chat is written at once: the room was quiet
+
+    fanout.queue("big", b"second")
+    await asyncio.sleep(0)  # unheld, "second" would be written on this turn, alone
+    fanout.queue("big", b"third")
+    await asyncio.sleep(0.005)
+    assert _writes(members[0]) == [b"first"]
+
+    await asyncio.sleep(MAX_HOLD_SECONDS + 0.03)
+    assert [_writes(member) for member in members] == [[b"first", b"secondthird"]] * 3
+
+
+async def test_a_held_write_waits_no_longer_than_half_the_last_write():
+    members = _slow_room(HOLD_MIN_COST_SECONDS)
+    fanout = Fanout(lambda room: members)
+    fanout.queue("big", b"first")
+    await asyncio.sleep(0)
+    write_cost = 3 * HOLD_MIN_COST_SECONDS
+
+    queued_at = time.perf_counter()
+    fanout.queue("big", b"second")
+    while len(_writes(members[0])) < 2 and time.perf_counter() - queued_at < 1:
+        await asyncio.sleep(0.001)
+
+    waited = time.perf_counter() - queued_at
+    assert _writes(members[0]) == [b"first", b"second"]
+    # Half the last write, plus that of writing to the three members, plus timer slack.
+    assert waited < write_cost / 2 + write_cost + 0.015
+
+
+async def test_a_chat_long_after_the_last_slow_write_is_not_held():
+    members = _slow_room(HOLD_MIN_COST_SECONDS)
+    fanout = Fanout(lambda room: members)
+    fanout.queue("big", b"first")
+    await asyncio.sleep(0.05)
+
+    fanout.queue("big", b"later")
+    await asyncio.sleep(0)
+
+    assert _writes(members[0]) == [b"first", b"later"]
+
+
+async def test_chats_in_a_small_room_are_never_held():
+    members = [_member(n, f"s{n}") for n in (1, 2, 3)]
+    fanout = Fanout(lambda room: members)
+    fanout.queue("lofi", b"first")
+    await asyncio.sleep(0)
+
+    fanout.queue("lofi", b"second")
+    await asyncio.sleep(0)
+
+    assert _writes(members[0]) == [b"first", b"second"]
