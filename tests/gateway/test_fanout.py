@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+
+import pytest
 
 from replug.gateway.connection import Connection
 from replug.gateway.fanout import HOLD_MIN_COST_SECONDS, MAX_HOLD_SECONDS, Excluding, Fanout
@@ -173,25 +176,22 @@ async def test_a_held_write_waits_no_longer_than_half_the_last_write():
     assert waited < write_cost / 2 + write_cost + 0.015
 
 
-async def test_a_chat_long_after_the_last_slow_write_is_not_held():
-    members = _slow_room(HOLD_MIN_COST_SECONDS)
-    fanout = Fanout(lambda room: members)
+@pytest.mark.parametrize(
+    ("room", "pause"),
+    [
+        pytest.param(lambda: _slow_room(HOLD_MIN_COST_SECONDS), 0.05, id="after-a-slow-write"),
+        pytest.param(lambda: _slow_room(0), 0, id="small-room-right-after-a-write"),
+    ],
+)
+async def test_a_chat_that_need_not_wait_is_written_on_the_next_turn(
+    room: Callable[[], list[Connection]], pause: float
+):
+    members = room()
+    fanout = Fanout(lambda name: members)
     fanout.queue("big", b"first")
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(pause)
 
-    fanout.queue("big", b"later")
-    await asyncio.sleep(0)
-
-    assert _writes(members[0]) == [b"first", b"later"]
-
-
-async def test_chats_in_a_small_room_are_never_held():
-    members = [_member(n, f"s{n}") for n in (1, 2, 3)]
-    fanout = Fanout(lambda room: members)
-    fanout.queue("lofi", b"first")
-    await asyncio.sleep(0)
-
-    fanout.queue("lofi", b"second")
+    fanout.queue("big", b"second")
     await asyncio.sleep(0)
 
     assert _writes(members[0]) == [b"first", b"second"]
