@@ -27,6 +27,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -235,6 +236,20 @@ def step_dict(step: StepResult) -> dict[str, Any]:
     return data
 
 
+MEDIAN_FIELDS = ("p50_ms", "p99_ms", "server_us_per_delivery", "loadgen_us_per_delivery")
+
+
+def median_of_steps(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One step's figures from several runs of it: the median of each, the runs kept."""
+    summary = dict(runs[len(runs) // 2])
+    for name in MEDIAN_FIELDS:
+        values = [run[name] for run in runs if not math.isnan(run[name])]
+        summary[name] = statistics.median(values) if values else math.nan
+    summary["passed"] = all(run["passed"] for run in runs)
+    summary["runs"] = runs
+    return summary
+
+
 # ------------------------------------------------------------------------ the run
 
 
@@ -335,10 +350,13 @@ class Run:
             self.log(f"  memory per idle connection: {result.memory_kb:.1f} KB")
 
             if target != "source":
-                moderate = await bench.step(args.moderate_rate, args.moderate_seconds, args.drain)
-                self.log(f"  moderate rate: {moderate.line()}")
-                result.moderate = step_dict(moderate)
-                await bench.settle()
+                runs = []
+                for _ in range(args.repeats):
+                    step = await bench.step(args.moderate_rate, args.moderate_seconds, args.drain)
+                    self.log(f"  moderate rate: {step.line()}")
+                    runs.append(step_dict(step))
+                    await bench.settle()
+                result.moderate = median_of_steps(runs)
             self.check_time()
 
             self.log(f"  ramp (p99 <= {args.limit_ms:g} ms, no loss), {args.seconds:g}s steps:")
@@ -561,6 +579,11 @@ def report(run: Run) -> str:
                     f"p99 {fail['p99_ms']:.0f} ms, lost {fail['lost']:,}, server core "
                     f"{100 * fail['server_util']:.0f}%, "
                     f"generator core {100 * fail['loadgen_util']:.0f}%"
+                )
+            if result.best and result.first_fail is None:
+                lines.append(
+                    f"  {LABEL[result.target]}: no step failed before the ramp's ceiling, so its "
+                    f"limit is above {result.best:,.0f}/s"
                 )
             for problem in result.problems:
                 lines.append(f"  ! {LABEL[result.target]}: {problem}")
