@@ -388,8 +388,11 @@ class Hub:
     def _apply_forget(self, entry: Entry) -> Outcomes:
         room_id = int(entry["room_id"])
         engine = self.engines.get(room_id)
+        if engine is None:
+            self._empty_since.pop(room_id, None)
+            return {}
         # Someone may have arrived between the proposal and now: then the room stays.
-        if engine is None or not engine.is_empty:
+        if not engine.is_empty:
             return {}
         del self.engines[room_id]
         self._empty_since.pop(room_id, None)
