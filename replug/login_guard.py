@@ -1,7 +1,9 @@
 """Slows password guessing: too many failed logins for one address answer 429 (behaviour §20).
 
 One node counts in memory; several nodes count together in Redis, so that spreading guesses
-over the nodes behind a proxy gains nothing.
+over the nodes behind a proxy gains nothing. Every attempt is counted before its password is
+checked, in one step with the check of the count, and a success clears the count: so a burst
+of simultaneous guesses gets no more than the limit checked, wherever they land.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ WINDOW_SECONDS = 15 * 60
 
 
 class LoginGuard(Protocol):
-    async def blocked(self, email: str) -> bool: ...
-
-    async def failed(self, email: str) -> None: ...
+    async def attempt(self, email: str) -> bool:
+        """Count an attempt; False (and not counted) when the address has used up its tries."""
+        ...
 
     async def succeeded(self, email: str) -> None: ...
 
@@ -34,14 +36,15 @@ class MemoryLoginGuard:
         self._clock = clock
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    async def blocked(self, email: str) -> bool:
-        return len(self._recent(email.casefold())) >= MAX_FAILURES
-
-    async def failed(self, email: str) -> None:
-        self._recent(email.casefold()).append(self._clock.now())
+    async def attempt(self, email: str) -> bool:
+        recent = self._recent(_normal(email))
+        if len(recent) >= MAX_FAILURES:
+            return False
+        recent.append(self._clock.now())
+        return True
 
     async def succeeded(self, email: str) -> None:
-        self._failures.pop(email.casefold(), None)
+        self._failures.pop(_normal(email), None)
 
     def _recent(self, key: str) -> deque[float]:
         failures = self._failures[key]
@@ -64,28 +67,43 @@ class RedisLoginGuard:
     def __init__(self, redis: Redis, clock: Clock) -> None:
         self._redis = redis
         self._clock = clock
+        self._attempt = redis.register_script(ATTEMPT_SCRIPT)
 
-    async def blocked(self, email: str) -> bool:
-        key = _key(email)
-        cutoff = self._clock.now() - WINDOW_SECONDS
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", cutoff)
-            pipe.zcard(key)
-            _, count = await pipe.execute()
-        return int(count) >= MAX_FAILURES
-
-    async def failed(self, email: str) -> None:
-        key = _key(email)
+    async def attempt(self, email: str) -> bool:
         now = self._clock.now()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {f"{now}:{secrets.token_hex(4)}": now})
-            pipe.expire(key, WINDOW_SECONDS)
-            await pipe.execute()
+        allowed = await self._attempt(
+            keys=[_key(email)],
+            args=[
+                now - WINDOW_SECONDS,
+                now,
+                f"{now}:{secrets.token_hex(4)}",
+                MAX_FAILURES,
+                WINDOW_SECONDS,
+            ],
+        )
+        return bool(allowed)
 
     async def succeeded(self, email: str) -> None:
         await self._redis.delete(_key(email))
 
 
+# Drop what has left the window, then count and add in one step (no other node in between).
+ATTEMPT_SCRIPT = """
+redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1])
+if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[4]) then
+    return 0
+end
+redis.call('zadd', KEYS[1], ARGV[2], ARGV[3])
+redis.call('expire', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+def _normal(email: str) -> str:
+    """The address as the account lookup sees it: padding or case make no new address."""
+    return email.strip().casefold()
+
+
 def _key(email: str) -> str:
-    digest = hashlib.sha256(email.casefold().encode()).hexdigest()[:32]
+    digest = hashlib.sha256(_normal(email).encode()).hexdigest()[:32]
     return f"replug:login-failures:{digest}"

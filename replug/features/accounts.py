@@ -70,14 +70,13 @@ async def login(call: Call) -> list[Any]:
     _check_csrf(call)
 
     guard = call.services.login_guard
-    if await guard.blocked(email):
+    if not await guard.attempt(email):
         log.warning("Refused a login: too many failures for one address")
         raise FloodApi("Too many failed logins; try again later.")
 
     user = await call.services.store.users.by_email(email.strip())
     stored_hash = user["password_hash"] if user is not None else None
     if not await call.services.passwords.verify(stored_hash, password) or user is None:
-        await guard.failed(email)
         raise BadLogin()
 
     await guard.succeeded(email)

@@ -80,6 +80,26 @@ async def test_failed_logins_spread_over_two_nodes_are_counted_together(
         assert (answer.http_status, answer.status) == (429, "floodAPI"), answer
 
 
+async def test_a_burst_of_guesses_on_two_nodes_gets_no_more_than_ten_checked(
+    cluster: Cluster, client_on: Callable[[Node], PlugClient]
+):
+    nodes = [cluster.start_node(), cluster.start_node()]
+    owner = client_on(nodes[0])
+    await owner.signup("target")
+    assert owner.email is not None
+    guessers = [client_on(nodes[n % 2]) for n in range(24)]
+    for guesser in guessers:
+        await guesser.csrf()
+
+    answers = await asyncio.gather(
+        *(guesser.login(owner.email, f"wrong-{n}") for n, guesser in enumerate(guessers))
+    )
+
+    statuses = [(answer.http_status, answer.status) for answer in answers]
+    assert statuses.count((401, "badLogin")) == MAX_FAILURES
+    assert statuses.count((429, "floodAPI")) == len(guessers) - MAX_FAILURES
+
+
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
