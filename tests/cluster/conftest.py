@@ -101,6 +101,18 @@ class Cluster:
         self.nodes: list[Node] = []
 
     def start_node(self, *extra: str) -> Node:
+        node = self.launch_node(*extra)
+        self.wait_ready(node)
+        return node
+
+    def start_nodes_together(self, count: int) -> list[Node]:
+        """Several nodes started at the same moment (all racing to create the schema)."""
+        nodes = [self.launch_node() for _ in range(count)]
+        for node in nodes:
+            self.wait_ready(node)
+        return nodes
+
+    def launch_node(self, *extra: str) -> Node:
         port = _free_port()
         log_path = self.tmp_path / f"node-{port}.log"
         env = {
@@ -133,10 +145,9 @@ class Cluster:
             )
         node = Node(port, process, log_path)
         self.nodes.append(node)
-        self._wait_ready(node)
         return node
 
-    def _wait_ready(self, node: Node) -> None:
+    def wait_ready(self, node: Node) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if node.process.poll() is not None:

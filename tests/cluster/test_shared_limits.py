@@ -30,6 +30,18 @@ def _same_account_on(
     return twin
 
 
+async def test_nodes_started_at_the_same_moment_on_an_empty_database_all_come_up(
+    cluster: Cluster, client_on: Callable[[Node], PlugClient]
+):
+    nodes = cluster.start_nodes_together(3)
+
+    for node in nodes:
+        assert node.process.poll() is None, node.log()
+        client = client_on(node)
+        await client.signup()
+        assert client.user_id is not None
+
+
 async def test_the_playlist_limit_holds_when_one_account_creates_on_two_nodes_at_once(
     cluster: Cluster, client_on: Callable[[Node], PlugClient]
 ):
