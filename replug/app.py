@@ -84,6 +84,8 @@ async def _prepare(endpoint: Endpoint, services: Services, request: web.Request)
     if endpoint.access is Access.ACCOUNT and user is None:
         raise NotAuthorized()
 
+    if any("\x00" in part for part in (request.path, *request.query.values())):
+        raise RequestError("The request holds a NUL character.")
     body = await _read_body(request) if request.method in BODY_METHODS else {}
     return Call(request, services, session, user, body, services.clock.now())
 
@@ -99,7 +101,20 @@ async def _read_body(request: web.Request) -> dict[str, Any]:
         raise RequestError("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise RequestError("The request body must be a JSON object.")
+    if b"\\u0000" in raw and _holds_nul(body):
+        # PostgreSQL text cannot hold it, and no field of the protocol needs it.
+        raise RequestError("The request body holds a NUL character.")
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _cookies(call: Call, request: web.Request, response: web.Response, services: Services):

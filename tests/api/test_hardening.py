@@ -9,6 +9,7 @@ import pytest
 
 from replug.listener import listen
 from replug.services import Services
+from tests.api.expect import expect_error, expect_ok
 from tests.conftest import Server, server_config
 
 
@@ -72,7 +73,7 @@ async def test_names_with_control_or_direction_override_characters_are_refused(s
     newcomer = server.client()
     await newcomer.csrf()
 
-    playlist = await ada.post("playlists", {"name": "a\u0000b"})
+    playlist = await ada.post("playlists", {"name": "a\u0007b"})
     renamed = await ada.post("playlists", {"name": "a\nb"})
     spoofed = await newcomer.get("users/validate/%E2%80%AE%E2%80%AEab")
 
@@ -99,3 +100,17 @@ async def test_a_second_server_on_the_same_database_fails_before_touching_plays(
     assert history[0]["score"]["skipped"] == 0
     stored = await server.services.store.history.for_room(int(room["id"]))
     assert stored[0]["score"]["skipped"] == 0
+
+
+async def test_a_nul_character_anywhere_in_a_request_is_a_clear_400(server: Server):
+    ada = await server.user("ada")
+    guesser = server.client()
+
+    login = await guesser.login("\u0000ada@example.test", "hunter2hunter2")
+    playlist = await ada.post("playlists", {"name": "lists", "media": [{"title": "a\u0000b"}]})
+    search = await ada.get("rooms?q=%00")
+
+    expect_error(login, 400, "requestError", "The request body holds a NUL character.")
+    expect_error(playlist, 400, "requestError", "The request body holds a NUL character.")
+    expect_error(search, 400, "requestError", "The request holds a NUL character.")
+    assert expect_ok(await ada.get("playlists")) == []
