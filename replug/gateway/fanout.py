@@ -156,6 +156,11 @@ class Fanout:
             connection.send(own)
         served[connection] = len(queued)
 
+    def room_emptied(self, room: str) -> None:
+        """Its last socket left: forget its write timings (kept otherwise for every room ever)."""
+        self._write_cost.pop(room, None)
+        self._write_ended.pop(room, None)
+
     def left(self, connection: Connection, room: str) -> None:
         served = self._served.get(room)
         if served is not None:

@@ -338,6 +338,8 @@ class Gateway:
             self._fanout.catch_up(connection, room)
             self._fanout.left(connection, room)
             discard_from(self._by_room, room, connection)
+            if room not in self._by_room:
+                self._fanout.room_emptied(room)
             connection.room = None
 
     async def _beat(self) -> None:

@@ -195,3 +195,16 @@ async def test_a_chat_that_need_not_wait_is_written_on_the_next_turn(
     await asyncio.sleep(0)
 
     assert _writes(members[0]) == [b"first", b"second"]
+
+
+async def test_a_room_whose_last_socket_left_starts_afresh():
+    members = _slow_room(HOLD_MIN_COST_SECONDS)
+    fanout = Fanout(lambda room: members)
+    fanout.queue("big", b"first")
+    await asyncio.sleep(0)
+
+    fanout.room_emptied("big")
+    fanout.queue("big", b"second")
+    await asyncio.sleep(0)
+
+    assert _writes(members[0]) == [b"first", b"second"]
