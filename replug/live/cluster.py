@@ -46,7 +46,6 @@ async def load_snapshot(redis: Any, hub: Hub) -> str:
 class Cluster:
     def __init__(self, redis: Any, hub: Hub, log_: RedisLog) -> None:
         self.redis = redis  # also the home of the shared locks and the login guard
-        self._redis = redis
         self._hub = hub
         self._log = log_
         self._tasks: list[asyncio.Task[None]] = []
@@ -69,7 +68,7 @@ class Cluster:
         try:
             # Leaving on purpose: the others need not wait for the heartbeat to run out.
             await self._hub.node_gone(self._hub.node_id)
-            await self._redis.delete(NODE_KEY.format(self._hub.node_id))
+            await self.redis.delete(NODE_KEY.format(self._hub.node_id))
         except Exception:
             log.warning("Could not announce this node's departure", exc_info=True)
 
@@ -85,18 +84,18 @@ class Cluster:
 
     async def _beat_once(self) -> None:
         key = NODE_KEY.format(self._hub.node_id)
-        await self._redis.set(key, str(time.time()), px=int(NODE_TIMEOUT_SECONDS * 1000))
+        await self.redis.set(key, str(time.time()), px=int(NODE_TIMEOUT_SECONDS * 1000))
 
     async def _watch_once(self) -> None:
         others = {node for node, _user, _session in self._hub.sockets.values()}
         others.discard(self._hub.node_id)
         for node in sorted(others):
-            if not await self._redis.exists(NODE_KEY.format(node)):
+            if not await self.redis.exists(NODE_KEY.format(node)):
                 log.warning("Node %s stopped answering; its sockets count as closed", node)
                 await self._hub.node_gone(node)
 
     async def _snapshot_once(self) -> None:
-        lease = await self._redis.set(
+        lease = await self.redis.set(
             SNAPSHOT_LEASE_KEY, self._hub.node_id, nx=True, px=int(SNAPSHOT_SECONDS * 800)
         )
         if not lease:
@@ -104,11 +103,11 @@ class Cluster:
         # Taken between two batches of the log, so the state matches `last_id` exactly.
         position = self._log.last_id
         data = orjson.dumps({"id": position, "hub": self._hub.snapshot()})
-        await self._redis.set(SNAPSHOT_KEY, data)
+        await self.redis.set(SNAPSHOT_KEY, data)
         if self._previous_snapshot is not None:
             await self._log.trim_before(self._previous_snapshot)
         self._previous_snapshot = position
         log.debug("Wrote a snapshot at log entry %s (%d bytes)", position, len(data))
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self.redis.aclose()

@@ -74,37 +74,42 @@ async def test_the_playlist_limit_holds_when_one_account_creates_on_two_nodes_at
         await twin.ok("DELETE", f"playlists/{created[0].data[0]['id']}")
 
 
-async def test_failed_logins_spread_over_two_nodes_are_counted_together(
+async def _account_on_two_nodes(
     cluster: Cluster, client_on: Callable[[Node], PlugClient]
-):
+) -> tuple[list[Node], str]:
+    """Two nodes and the address of an account signed up on the first."""
     nodes = [cluster.start_node(), cluster.start_node()]
     owner = client_on(nodes[0])
     await owner.signup("target")
     assert owner.email is not None
+    return nodes, owner.email
+
+
+async def test_failed_logins_spread_over_two_nodes_are_counted_together(
+    cluster: Cluster, client_on: Callable[[Node], PlugClient]
+):
+    nodes, email = await _account_on_two_nodes(cluster, client_on)
 
     for attempt in range(MAX_FAILURES):
         guesser = client_on(nodes[attempt % 2])
-        answer = await guesser.login(owner.email, f"wrong-{attempt}")
+        answer = await guesser.login(email, f"wrong-{attempt}")
         assert (answer.http_status, answer.status) == (401, "badLogin"), answer
 
     for node in nodes:
-        answer = await client_on(node).login(owner.email, PASSWORD)
+        answer = await client_on(node).login(email, PASSWORD)
         assert (answer.http_status, answer.status) == (429, "floodAPI"), answer
 
 
 async def test_a_burst_of_guesses_on_two_nodes_gets_no_more_than_ten_checked(
     cluster: Cluster, client_on: Callable[[Node], PlugClient]
 ):
-    nodes = [cluster.start_node(), cluster.start_node()]
-    owner = client_on(nodes[0])
-    await owner.signup("target")
-    assert owner.email is not None
+    nodes, email = await _account_on_two_nodes(cluster, client_on)
     guessers = [client_on(nodes[n % 2]) for n in range(24)]
     for guesser in guessers:
         await guesser.csrf()
 
     answers = await asyncio.gather(
-        *(guesser.login(owner.email, f"wrong-{n}") for n, guesser in enumerate(guessers))
+        *(guesser.login(email, f"wrong-{n}") for n, guesser in enumerate(guessers))
     )
 
     statuses = [(answer.http_status, answer.status) for answer in answers]
